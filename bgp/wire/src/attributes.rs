@@ -167,7 +167,12 @@ impl AsPath {
         if asns.is_empty() {
             AsPath::default()
         } else {
-            AsPath { segments: vec![AsSegment { kind: SegmentType::Sequence, asns }] }
+            AsPath {
+                segments: vec![AsSegment {
+                    kind: SegmentType::Sequence,
+                    asns,
+                }],
+            }
         }
     }
 
@@ -192,7 +197,10 @@ impl AsPath {
     /// sequence.
     pub fn first_as(&self) -> Option<u32> {
         match self.segments.first() {
-            Some(AsSegment { kind: SegmentType::Sequence, asns }) => asns.first().copied(),
+            Some(AsSegment {
+                kind: SegmentType::Sequence,
+                asns,
+            }) => asns.first().copied(),
             _ => None,
         }
     }
@@ -200,14 +208,21 @@ impl AsPath {
     /// The originating AS: the last AS of a trailing sequence.
     pub fn origin_as(&self) -> Option<u32> {
         match self.segments.last() {
-            Some(AsSegment { kind: SegmentType::Sequence, asns }) => asns.last().copied(),
+            Some(AsSegment {
+                kind: SegmentType::Sequence,
+                asns,
+            }) => asns.last().copied(),
             _ => None,
         }
     }
 
     /// How many times `asn` appears (for loop detection with allowas-in).
     pub fn count(&self, asn: u32) -> usize {
-        self.segments.iter().flat_map(|s| s.asns.iter()).filter(|a| **a == asn).count()
+        self.segments
+            .iter()
+            .flat_map(|s| s.asns.iter())
+            .filter(|a| **a == asn)
+            .count()
     }
 
     /// RFC 6793 §4.2.3: rebuilds the real path of a route from an OLD (2-octet) speaker out of
@@ -268,21 +283,37 @@ impl AsPath {
         let width = if four { 4 } else { 2 };
         let mut segments = Vec::new();
         while !v.is_empty() {
-            let [t, n, rest @ ..] = v else { return Err("as_path segment header overrun") };
+            let [t, n, rest @ ..] = v else {
+                return Err("as_path segment header overrun");
+            };
             let kind = SegmentType::from_code(*t).ok_or("unknown as_path segment type")?;
             if *n == 0 {
                 return Err("as_path segment with zero ASes");
             }
             let len = usize::from(*n).saturating_mul(width);
             let (asns, rest) = (rest.get(..len), rest.get(len..));
-            let (Some(asns), Some(rest)) = (asns, rest) else { return Err("as_path segment overrun") };
+            let (Some(asns), Some(rest)) = (asns, rest) else {
+                return Err("as_path segment overrun");
+            };
             let asns = if four {
                 asns.chunks_exact(4)
-                    .map(|c| u32::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0), c.get(2).copied().unwrap_or(0), c.get(3).copied().unwrap_or(0)]))
+                    .map(|c| {
+                        u32::from_be_bytes([
+                            c.first().copied().unwrap_or(0),
+                            c.get(1).copied().unwrap_or(0),
+                            c.get(2).copied().unwrap_or(0),
+                            c.get(3).copied().unwrap_or(0),
+                        ])
+                    })
                     .collect()
             } else {
                 asns.chunks_exact(2)
-                    .map(|c| u32::from(u16::from_be_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)])))
+                    .map(|c| {
+                        u32::from(u16::from_be_bytes([
+                            c.first().copied().unwrap_or(0),
+                            c.get(1).copied().unwrap_or(0),
+                        ]))
+                    })
                     .collect()
             };
             segments.push(AsSegment { kind, asns });
@@ -338,14 +369,23 @@ impl PmsiTunnel {
             IpAddr::V4(a) => a.octets().to_vec(),
             IpAddr::V6(a) => a.octets().to_vec(),
         };
-        PmsiTunnel { flags: 0, tunnel_type: Self::INGRESS_REPLICATION, label, tunnel_id }
+        PmsiTunnel {
+            flags: 0,
+            tunnel_type: Self::INGRESS_REPLICATION,
+            label,
+            tunnel_id,
+        }
     }
 
     /// The tunnel endpoint address, when the identifier is one.
     pub fn endpoint(&self) -> Option<IpAddr> {
         match self.tunnel_id.len() {
-            4 => <[u8; 4]>::try_from(self.tunnel_id.as_slice()).ok().map(|a| IpAddr::V4(Ipv4Addr::from(a))),
-            16 => <[u8; 16]>::try_from(self.tunnel_id.as_slice()).ok().map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+            4 => <[u8; 4]>::try_from(self.tunnel_id.as_slice())
+                .ok()
+                .map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+            16 => <[u8; 16]>::try_from(self.tunnel_id.as_slice())
+                .ok()
+                .map(|a| IpAddr::V6(Ipv6Addr::from(a))),
             _ => None,
         }
     }
@@ -375,7 +415,10 @@ impl RawAttribute {
     /// optional non-transitive attribute that must not be passed on.
     pub fn for_propagation(&self) -> Option<RawAttribute> {
         if self.transitive() {
-            Some(RawAttribute { flags: self.flags | flag::PARTIAL, ..self.clone() })
+            Some(RawAttribute {
+                flags: self.flags | flag::PARTIAL,
+                ..self.clone()
+            })
         } else {
             None
         }
@@ -453,7 +496,12 @@ pub struct PathAttributes {
 #[cfg(feature = "arbitrary")]
 fn arb_next_hop(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Option<Ipv4Addr>> {
     if u.arbitrary()? {
-        Ok(Some(Ipv4Addr::new(u.int_in_range(1..=126)?, u.arbitrary()?, u.arbitrary()?, u.int_in_range(1..=254)?)))
+        Ok(Some(Ipv4Addr::new(
+            u.int_in_range(1..=126)?,
+            u.arbitrary()?,
+            u.arbitrary()?,
+            u.int_in_range(1..=254)?,
+        )))
     } else {
         Ok(None)
     }
@@ -476,8 +524,14 @@ fn arb_raw_attrs(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Vec<R
                 flags |= flag::PARTIAL;
             }
             let n = u.int_in_range(1..=40usize)?;
-            let value = (0..n).map(|_| u.arbitrary()).collect::<arbitrary::Result<Vec<u8>>>()?;
-            out.push(RawAttribute { flags, code: c, value });
+            let value = (0..n)
+                .map(|_| u.arbitrary())
+                .collect::<arbitrary::Result<Vec<u8>>>()?;
+            out.push(RawAttribute {
+                flags,
+                code: c,
+                value,
+            });
         }
     }
     Ok(out)
@@ -490,12 +544,29 @@ struct Rule {
 }
 
 fn rule(code_: u8) -> Option<Rule> {
-    let wk = Rule { optional: false, transitive: true };
-    let ot = Rule { optional: true, transitive: true };
-    let on = Rule { optional: true, transitive: false };
+    let wk = Rule {
+        optional: false,
+        transitive: true,
+    };
+    let ot = Rule {
+        optional: true,
+        transitive: true,
+    };
+    let on = Rule {
+        optional: true,
+        transitive: false,
+    };
     Some(match code_ {
-        code::ORIGIN | code::AS_PATH | code::NEXT_HOP | code::LOCAL_PREF | code::ATOMIC_AGGREGATE => wk,
-        code::MED | code::ORIGINATOR_ID | code::CLUSTER_LIST | code::MP_REACH | code::MP_UNREACH => on,
+        code::ORIGIN
+        | code::AS_PATH
+        | code::NEXT_HOP
+        | code::LOCAL_PREF
+        | code::ATOMIC_AGGREGATE => wk,
+        code::MED
+        | code::ORIGINATOR_ID
+        | code::CLUSTER_LIST
+        | code::MP_REACH
+        | code::MP_UNREACH => on,
         code::AGGREGATOR
         | code::COMMUNITIES
         | code::EXTENDED_COMMUNITIES
@@ -518,7 +589,9 @@ fn malformed_action(code_: u8, peer: PeerType) -> Action {
         | code::AS4_PATH
         | code::AS4_AGGREGATOR
         | code::PREFIX_SID => Action::Discard,
-        code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST if peer == PeerType::External => {
+        code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST
+            if peer == PeerType::External =>
+        {
             Action::Discard
         }
         code::MP_REACH | code::MP_UNREACH => Action::AfiSafiDisable,
@@ -561,7 +634,11 @@ pub(crate) fn decode_attributes(
             } else {
                 u8_(r).map(|(r, l)| (r, u16::from(l)))?
             };
-            let hlen = if flags & flag::EXTENDED_LENGTH != 0 { 4 } else { 3 };
+            let hlen = if flags & flag::EXTENDED_LENGTH != 0 {
+                4
+            } else {
+                3
+            };
             let (r, value) = split(r, usize::from(len), "attribute length")?;
             Ok((r, (flags, code_, value, hlen)))
         })(i);
@@ -620,7 +697,13 @@ pub(crate) fn decode_attributes(
         }
         let fail = |action: Action, reason: &'static str, verdict: &mut Verdict| {
             verdict.add(
-                Finding { attribute: Some(code_), action, subcode: subcode_for(code_), reason, offset: at },
+                Finding {
+                    attribute: Some(code_),
+                    action,
+                    subcode: subcode_for(code_),
+                    reason,
+                    offset: at,
+                },
                 raw,
             );
         };
@@ -639,8 +722,14 @@ pub(crate) fn decode_attributes(
                 );
                 continue;
             }
-            if code_ == code::IPV6_EXTENDED_COMMUNITIES && (value.is_empty() || value.len() % 20 != 0) {
-                fail(Action::TreatAsWithdraw, "length not a multiple of 20", verdict);
+            if code_ == code::IPV6_EXTENDED_COMMUNITIES
+                && (value.is_empty() || value.len() % 20 != 0)
+            {
+                fail(
+                    Action::TreatAsWithdraw,
+                    "length not a multiple of 20",
+                    verdict,
+                );
                 continue;
             }
             attrs.other.push(RawAttribute {
@@ -673,13 +762,24 @@ pub(crate) fn decode_attributes(
         }
         // Attributes that eBGP peers must not send are discarded whatever they hold.
         if ctx.peer == PeerType::External
-            && matches!(code_, code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST)
+            && matches!(
+                code_,
+                code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST
+            )
         {
-            fail(Action::Discard, "attribute not accepted from an external peer", verdict);
+            fail(
+                Action::Discard,
+                "attribute not accepted from an external peer",
+                verdict,
+            );
             continue;
         }
         if ctx.four_octet_as && matches!(code_, code::AS4_PATH | code::AS4_AGGREGATOR) {
-            fail(Action::Discard, "AS4 attribute from a 4-octet AS speaker (RFC 6793 §4.1)", verdict);
+            fail(
+                Action::Discard,
+                "AS4 attribute from a 4-octet AS speaker (RFC 6793 §4.1)",
+                verdict,
+            );
             continue;
         }
         // RFC 7606 §4: zero length is malformed except for AS_PATH and ATOMIC_AGGREGATE.
@@ -719,7 +819,11 @@ pub(crate) fn decode_attributes(
                 }
             }
             code::NEXT_HOP => match v4(value) {
-                Some(a) if martian_v4(a) => fail(action, "NEXT_HOP is not a usable unicast address", verdict),
+                // RFC 4760 §3: without IPv4 NLRI in the NLRI field the NEXT_HOP is ignored, so
+                // only a next hop that will be used is checked.
+                Some(a) if has_nlri_field && martian_v4(a) => {
+                    fail(action, "NEXT_HOP is not a usable unicast address", verdict)
+                }
                 Some(a) => attrs.next_hop = Some(a),
                 None => fail(action, "NEXT_HOP length is not 4", verdict),
             },
@@ -741,8 +845,14 @@ pub(crate) fn decode_attributes(
             code::AGGREGATOR | code::AS4_AGGREGATOR => {
                 let four = code_ == code::AS4_AGGREGATOR || ctx.four_octet_as;
                 let parsed = match (four, value) {
-                    (true, [a, b, c, d, rest @ ..]) => v4(rest).map(|addr| Aggregator { asn: u32::from_be_bytes([*a, *b, *c, *d]), addr }),
-                    (false, [a, b, rest @ ..]) => v4(rest).map(|addr| Aggregator { asn: u32::from(u16::from_be_bytes([*a, *b])), addr }),
+                    (true, [a, b, c, d, rest @ ..]) => v4(rest).map(|addr| Aggregator {
+                        asn: u32::from_be_bytes([*a, *b, *c, *d]),
+                        addr,
+                    }),
+                    (false, [a, b, rest @ ..]) => v4(rest).map(|addr| Aggregator {
+                        asn: u32::from(u16::from_be_bytes([*a, *b])),
+                        addr,
+                    }),
                     _ => None,
                 };
                 match parsed {
@@ -756,7 +866,10 @@ pub(crate) fn decode_attributes(
                 if value.len() % 4 != 0 {
                     fail(action, "COMMUNITIES length not a multiple of 4", verdict);
                 } else {
-                    attrs.communities = value.chunks_exact(4).filter_map(|c| u32v(c).map(Community)).collect();
+                    attrs.communities = value
+                        .chunks_exact(4)
+                        .filter_map(|c| u32v(c).map(Community))
+                        .collect();
                 }
             }
             code::ORIGINATOR_ID => match v4(value) {
@@ -772,7 +885,11 @@ pub(crate) fn decode_attributes(
             }
             code::EXTENDED_COMMUNITIES => {
                 if value.len() % 8 != 0 {
-                    fail(action, "EXTENDED_COMMUNITIES length not a multiple of 8", verdict);
+                    fail(
+                        action,
+                        "EXTENDED_COMMUNITIES length not a multiple of 8",
+                        verdict,
+                    );
                 } else {
                     attrs.ext_communities = value
                         .chunks_exact(8)
@@ -782,14 +899,22 @@ pub(crate) fn decode_attributes(
             }
             code::LARGE_COMMUNITY => {
                 if value.len() % 12 != 0 {
-                    fail(action, "LARGE_COMMUNITY length not a multiple of 12", verdict);
+                    fail(
+                        action,
+                        "LARGE_COMMUNITY length not a multiple of 12",
+                        verdict,
+                    );
                 } else {
                     attrs.large_communities = value
                         .chunks_exact(12)
                         .filter_map(|c| {
                             let (g, rest) = c.split_at(4);
                             let (l1, l2) = rest.split_at(4);
-                            Some(LargeCommunity { global: u32v(g)?, local1: u32v(l1)?, local2: u32v(l2)? })
+                            Some(LargeCommunity {
+                                global: u32v(g)?,
+                                local1: u32v(l1)?,
+                                local2: u32v(l2)?,
+                            })
                         })
                         .collect();
                 }
@@ -814,10 +939,12 @@ pub(crate) fn decode_attributes(
                 }
                 _ => fail(action, "PMSI_TUNNEL shorter than 5 octets", verdict),
             },
-            code::PREFIX_SID => match crate::parse::parse_all(value, "prefix-sid", PrefixSid::decode) {
-                Ok(s) => attrs.prefix_sid = Some(s),
-                Err(_) => fail(action, "malformed Prefix-SID TLVs", verdict),
-            },
+            code::PREFIX_SID => {
+                match crate::parse::parse_all(value, "prefix-sid", PrefixSid::decode) {
+                    Ok(s) => attrs.prefix_sid = Some(s),
+                    Err(_) => fail(action, "malformed Prefix-SID TLVs", verdict),
+                }
+            }
             code::MP_REACH => decode_mp_reach(value, value_at, raw, ctx, &mut attrs, verdict),
             code::MP_UNREACH => decode_mp_unreach(value, value_at, raw, ctx, &mut attrs, verdict),
             code::IPV6_EXTENDED_COMMUNITIES => {
@@ -842,7 +969,11 @@ pub(crate) fn decode_attributes(
         for (missing, c, reason) in [
             (attrs.origin.is_none(), code::ORIGIN, "ORIGIN missing"),
             (attrs.as_path.is_none(), code::AS_PATH, "AS_PATH missing"),
-            (has_nlri_field && attrs.next_hop.is_none(), code::NEXT_HOP, "NEXT_HOP missing"),
+            (
+                has_nlri_field && attrs.next_hop.is_none(),
+                code::NEXT_HOP,
+                "NEXT_HOP missing",
+            ),
         ] {
             if missing {
                 verdict.add(
@@ -860,7 +991,11 @@ pub(crate) fn decode_attributes(
     }
     if verdict.withdraw_all() {
         // Nothing but the NLRI of a treat-as-withdraw UPDATE may be used.
-        attrs = PathAttributes { mp_reach: attrs.mp_reach, mp_unreach: attrs.mp_unreach, ..Default::default() };
+        attrs = PathAttributes {
+            mp_reach: attrs.mp_reach,
+            mp_unreach: attrs.mp_unreach,
+            ..Default::default()
+        };
     }
     attrs
 }
@@ -873,6 +1008,7 @@ fn martian_v4(a: Ipv4Addr) -> bool {
 
 fn mp_fail(
     verdict: &mut Verdict,
+    attribute: u8,
     afi_safi: Option<AfiSafi>,
     reason: &'static str,
     offset: usize,
@@ -890,55 +1026,152 @@ fn mp_fail(
         _ => Action::SessionReset,
     };
     verdict.add(
-        Finding { attribute: Some(code::MP_REACH), action, subcode: sub::OPTIONAL_ATTRIBUTE, reason, offset },
+        Finding {
+            attribute: Some(attribute),
+            action,
+            subcode: sub::OPTIONAL_ATTRIBUTE,
+            reason,
+            offset,
+        },
         raw,
     );
 }
 
-fn decode_mp_reach(v: &[u8], at: usize, raw: &[u8], ctx: &Context, attrs: &mut PathAttributes, verdict: &mut Verdict) {
+fn decode_mp_reach(
+    v: &[u8],
+    at: usize,
+    raw: &[u8],
+    ctx: &Context,
+    attrs: &mut PathAttributes,
+    verdict: &mut Verdict,
+) {
     let [a0, a1, safi, nh_len, rest @ ..] = v else {
-        return mp_fail(verdict, None, "MP_REACH_NLRI shorter than 5 octets", at, raw);
+        return mp_fail(
+            verdict,
+            code::MP_REACH,
+            None,
+            "MP_REACH_NLRI shorter than 5 octets",
+            at,
+            raw,
+        );
     };
     let afi_safi = AfiSafi::new(u16::from_be_bytes([*a0, *a1]), *safi);
     let nh_len = usize::from(*nh_len);
     let (Some(nh), Some(after)) = (rest.get(..nh_len), rest.get(nh_len..)) else {
-        return mp_fail(verdict, None, "MP_REACH_NLRI next hop overruns the attribute", at, raw);
+        return mp_fail(
+            verdict,
+            code::MP_REACH,
+            None,
+            "MP_REACH_NLRI next hop overruns the attribute",
+            at,
+            raw,
+        );
     };
     let Some((_reserved, nlri)) = after.split_first() else {
-        return mp_fail(verdict, None, "MP_REACH_NLRI reserved octet missing", at, raw);
+        return mp_fail(
+            verdict,
+            code::MP_REACH,
+            None,
+            "MP_REACH_NLRI reserved octet missing",
+            at,
+            raw,
+        );
     };
     if !NextHop::length_allowed(afi_safi.family(), nh_len, ctx) {
-        return mp_fail(verdict, Some(afi_safi), "MP_REACH_NLRI next-hop length not valid for the family", at, raw);
+        return mp_fail(
+            verdict,
+            code::MP_REACH,
+            Some(afi_safi),
+            "MP_REACH_NLRI next-hop length not valid for the family",
+            at,
+            raw,
+        );
     }
     let Some(next_hop) = NextHop::decode(nh) else {
-        return mp_fail(verdict, Some(afi_safi), "MP_REACH_NLRI next-hop length", at, raw);
+        return mp_fail(
+            verdict,
+            code::MP_REACH,
+            Some(afi_safi),
+            "MP_REACH_NLRI next-hop length",
+            at,
+            raw,
+        );
     };
     match decode_nlri(afi_safi, ctx, nlri) {
         Ok((_, d)) => {
-            verdict.skipped.extend(d.skipped.iter().map(|(t, l)| SkippedRoute { route_type: *t, length: *l, reach: true }));
-            attrs.mp_reach = Some(MpReach { next_hop, nlri: d.list });
+            verdict
+                .skipped
+                .extend(d.skipped.iter().map(|(t, l)| SkippedRoute {
+                    route_type: *t,
+                    length: *l,
+                    reach: true,
+                }));
+            attrs.mp_reach = Some(MpReach {
+                next_hop,
+                nlri: d.list,
+            });
         }
-        Err(_) => mp_fail(verdict, Some(afi_safi), "MP_REACH_NLRI NLRI cannot be parsed", at, raw),
+        Err(_) => mp_fail(
+            verdict,
+            code::MP_REACH,
+            Some(afi_safi),
+            "MP_REACH_NLRI NLRI cannot be parsed",
+            at,
+            raw,
+        ),
     }
 }
 
-fn decode_mp_unreach(v: &[u8], at: usize, raw: &[u8], ctx: &Context, attrs: &mut PathAttributes, verdict: &mut Verdict) {
+fn decode_mp_unreach(
+    v: &[u8],
+    at: usize,
+    raw: &[u8],
+    ctx: &Context,
+    attrs: &mut PathAttributes,
+    verdict: &mut Verdict,
+) {
     let [a0, a1, safi, nlri @ ..] = v else {
-        return mp_fail(verdict, None, "MP_UNREACH_NLRI shorter than 3 octets", at, raw);
+        return mp_fail(
+            verdict,
+            code::MP_UNREACH,
+            None,
+            "MP_UNREACH_NLRI shorter than 3 octets",
+            at,
+            raw,
+        );
     };
     let afi_safi = AfiSafi::new(u16::from_be_bytes([*a0, *a1]), *safi);
     match decode_nlri(afi_safi, ctx, nlri) {
         Ok((_, d)) => {
-            verdict.skipped.extend(d.skipped.iter().map(|(t, l)| SkippedRoute { route_type: *t, length: *l, reach: false }));
+            verdict
+                .skipped
+                .extend(d.skipped.iter().map(|(t, l)| SkippedRoute {
+                    route_type: *t,
+                    length: *l,
+                    reach: false,
+                }));
             attrs.mp_unreach = Some(MpUnreach { withdrawn: d.list });
         }
-        Err(_) => mp_fail(verdict, Some(afi_safi), "MP_UNREACH_NLRI NLRI cannot be parsed", at, raw),
+        Err(_) => mp_fail(
+            verdict,
+            code::MP_UNREACH,
+            Some(afi_safi),
+            "MP_UNREACH_NLRI NLRI cannot be parsed",
+            at,
+            raw,
+        ),
     }
 }
 
 /// Writes one attribute: flags (extended length when needed, or when `force_ext`), code,
 /// length, value.
-fn put(out: &mut Vec<u8>, flags: u8, code_: u8, force_ext: bool, value: impl FnOnce(&mut Vec<u8>)) -> Result<(), EncodeError> {
+fn put(
+    out: &mut Vec<u8>,
+    flags: u8,
+    code_: u8,
+    force_ext: bool,
+    value: impl FnOnce(&mut Vec<u8>),
+) -> Result<(), EncodeError> {
     let start = out.len();
     out.extend_from_slice(&[flags | flag::EXTENDED_LENGTH, code_, 0, 0]);
     value(out);
@@ -993,22 +1226,32 @@ impl PathAttributes {
             })?;
         }
         if let Some(p) = &self.as_path {
-            put(out, WK, code::AS_PATH, false, |o| p.encode(ctx.four_octet_as, o))?;
+            put(out, WK, code::AS_PATH, false, |o| {
+                p.encode(ctx.four_octet_as, o)
+            })?;
         }
         if let Some(nh) = self.next_hop {
-            put(out, WK, code::NEXT_HOP, false, |o| o.extend_from_slice(&nh.octets()))?;
+            put(out, WK, code::NEXT_HOP, false, |o| {
+                o.extend_from_slice(&nh.octets())
+            })?;
         }
         if let Some(m) = self.med {
-            put(out, ON, code::MED, false, |o| o.extend_from_slice(&m.to_be_bytes()))?;
+            put(out, ON, code::MED, false, |o| {
+                o.extend_from_slice(&m.to_be_bytes())
+            })?;
         }
         if let Some(lp) = self.local_pref {
-            put(out, WK, code::LOCAL_PREF, false, |o| o.extend_from_slice(&lp.to_be_bytes()))?;
+            put(out, WK, code::LOCAL_PREF, false, |o| {
+                o.extend_from_slice(&lp.to_be_bytes())
+            })?;
         }
         if self.atomic_aggregate {
             put(out, WK, code::ATOMIC_AGGREGATE, false, |_| {})?;
         }
         if let Some(g) = self.aggregator {
-            put(out, OT, code::AGGREGATOR, false, |o| encode_aggregator(g, ctx.four_octet_as, o))?;
+            put(out, OT, code::AGGREGATOR, false, |o| {
+                encode_aggregator(g, ctx.four_octet_as, o)
+            })?;
         }
         if !self.communities.is_empty() {
             put(out, OT, code::COMMUNITIES, false, |o| {
@@ -1018,7 +1261,9 @@ impl PathAttributes {
             })?;
         }
         if let Some(id) = self.originator_id {
-            put(out, ON, code::ORIGINATOR_ID, false, |o| o.extend_from_slice(&id.octets()))?;
+            put(out, ON, code::ORIGINATOR_ID, false, |o| {
+                o.extend_from_slice(&id.octets())
+            })?;
         }
         if !self.cluster_list.is_empty() {
             put(out, ON, code::CLUSTER_LIST, false, |o| {
@@ -1038,7 +1283,9 @@ impl PathAttributes {
             put(out, OT, code::AS4_PATH, false, |o| p.encode(true, o))?;
         }
         if let Some(g) = self.as4_aggregator {
-            put(out, OT, code::AS4_AGGREGATOR, false, |o| encode_aggregator(g, true, o))?;
+            put(out, OT, code::AS4_AGGREGATOR, false, |o| {
+                encode_aggregator(g, true, o)
+            })?;
         }
         if let Some(p) = &self.pmsi_tunnel {
             put(out, OT, code::PMSI_TUNNEL, false, |o| {
@@ -1058,13 +1305,17 @@ impl PathAttributes {
             })?;
         }
         if let Some(a) = self.otc {
-            put(out, OT, code::OTC, false, |o| o.extend_from_slice(&a.to_be_bytes()))?;
+            put(out, OT, code::OTC, false, |o| {
+                o.extend_from_slice(&a.to_be_bytes())
+            })?;
         }
         if let Some(s) = &self.prefix_sid {
             put(out, OT, code::PREFIX_SID, false, |o| s.encode(o))?;
         }
         for r in &self.other {
-            put(out, r.flags & !flag::EXTENDED_LENGTH, r.code, false, |o| o.extend_from_slice(&r.value))?;
+            put(out, r.flags & !flag::EXTENDED_LENGTH, r.code, false, |o| {
+                o.extend_from_slice(&r.value)
+            })?;
         }
         Ok(())
     }
@@ -1074,7 +1325,11 @@ fn encode_aggregator(g: Aggregator, four: bool, o: &mut Vec<u8>) {
     if four {
         o.extend_from_slice(&g.asn.to_be_bytes());
     } else {
-        o.extend_from_slice(&u16::try_from(g.asn).unwrap_or(crate::open::AS_TRANS).to_be_bytes());
+        o.extend_from_slice(
+            &u16::try_from(g.asn)
+                .unwrap_or(crate::open::AS_TRANS)
+                .to_be_bytes(),
+        );
     }
     o.extend_from_slice(&g.addr.octets());
 }
@@ -1085,21 +1340,38 @@ impl<'a> arbitrary::Arbitrary<'a> for MpReach {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
         use crate::types::{Family, RouteDistinguisher};
         let nlri: crate::nlri::NlriList = u.arbitrary()?;
-        let v6 = |u: &mut arbitrary::Unstructured<'a>| -> arbitrary::Result<Ipv6Addr> { Ok(Ipv6Addr::from(u.arbitrary::<[u8; 16]>()?)) };
+        let v6 = |u: &mut arbitrary::Unstructured<'a>| -> arbitrary::Result<Ipv6Addr> {
+            Ok(Ipv6Addr::from(u.arbitrary::<[u8; 16]>()?))
+        };
         let next_hop = match nlri.family() {
-            Some(Family::Ipv4Unicast) => NextHop::Ipv4(Ipv4Addr::new(u.int_in_range(1..=126)?, u.arbitrary()?, u.arbitrary()?, 1)),
+            Some(Family::Ipv4Unicast) => NextHop::Ipv4(Ipv4Addr::new(
+                u.int_in_range(1..=126)?,
+                u.arbitrary()?,
+                u.arbitrary()?,
+                1,
+            )),
             Some(Family::Ipv6Unicast) => {
                 let global = v6(u)?;
                 let link_local = if u.arbitrary()? { Some(v6(u)?) } else { None };
                 NextHop::Ipv6 { global, link_local }
             }
-            Some(Family::Ipv4Vpn) => NextHop::VpnIpv4 { rd: RouteDistinguisher::ZERO, addr: Ipv4Addr::from(u.arbitrary::<[u8; 4]>()?) },
-            Some(Family::Ipv6Vpn) => NextHop::VpnIpv6 { rd: RouteDistinguisher::ZERO, global: v6(u)?, link_local: None },
+            Some(Family::Ipv4Vpn) => NextHop::VpnIpv4 {
+                rd: RouteDistinguisher::ZERO,
+                addr: Ipv4Addr::from(u.arbitrary::<[u8; 4]>()?),
+            },
+            Some(Family::Ipv6Vpn) => NextHop::VpnIpv6 {
+                rd: RouteDistinguisher::ZERO,
+                global: v6(u)?,
+                link_local: None,
+            },
             Some(Family::L2vpnEvpn) => {
                 if u.arbitrary()? {
                     NextHop::Ipv4(Ipv4Addr::from(u.arbitrary::<[u8; 4]>()?))
                 } else {
-                    NextHop::Ipv6 { global: v6(u)?, link_local: None }
+                    NextHop::Ipv6 {
+                        global: v6(u)?,
+                        link_local: None,
+                    }
                 }
             }
             None => NextHop::Ipv4(Ipv4Addr::from(u.arbitrary::<[u8; 4]>()?)),
@@ -1111,6 +1383,10 @@ impl<'a> arbitrary::Arbitrary<'a> for MpReach {
 #[cfg(feature = "arbitrary")]
 impl<'a> arbitrary::Arbitrary<'a> for RawAttribute {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
-        Ok(RawAttribute { flags: flag::OPTIONAL | flag::TRANSITIVE, code: 241, value: u.arbitrary()? })
+        Ok(RawAttribute {
+            flags: flag::OPTIONAL | flag::TRANSITIVE,
+            code: 241,
+            value: u.arbitrary()?,
+        })
     }
 }

@@ -41,7 +41,12 @@ impl fmt::Display for Community {
             Community::NO_LLGR => f.write_str("no-llgr"),
             Community(v) => {
                 let [a, b, c, d] = v.to_be_bytes();
-                write!(f, "{}:{}", u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]))
+                write!(
+                    f,
+                    "{}:{}",
+                    u16::from_be_bytes([a, b]),
+                    u16::from_be_bytes([c, d])
+                )
             }
         }
     }
@@ -202,13 +207,19 @@ impl ExtCommunity {
                 let [a, b, c, d] = sequence.to_be_bytes();
                 (0x06, 0x00, [u8::from(sticky), 0, a, b, c, d])
             }
-            ExtCommunity::EsiLabel { single_active, label } => {
+            ExtCommunity::EsiLabel {
+                single_active,
+                label,
+            } => {
                 let [a, b, c] = label.to_bytes();
                 (0x06, 0x01, [u8::from(single_active), 0, 0, a, b, c])
             }
             ExtCommunity::EsImport(m) => (0x06, 0x02, m.0),
             ExtCommunity::RouterMac(m) => (0x06, 0x03, m.0),
-            ExtCommunity::LinkBandwidth { asn, bandwidth_bits } => {
+            ExtCommunity::LinkBandwidth {
+                asn,
+                bandwidth_bits,
+            } => {
                 let [a, b] = asn.to_be_bytes();
                 let [c, d, e, f] = bandwidth_bits.to_be_bytes();
                 (0x40, 0x04, [a, b, c, d, e, f])
@@ -238,11 +249,20 @@ impl<'a> arbitrary::Arbitrary<'a> for ExtCommunity {
             1 => ExtCommunity::RouteOrigin(u.arbitrary()?),
             2 => ExtCommunity::Encapsulation(u.arbitrary()?),
             3 => ExtCommunity::DefaultGateway,
-            4 => ExtCommunity::MacMobility { sticky: u.arbitrary()?, sequence: u.arbitrary()? },
-            5 => ExtCommunity::EsiLabel { single_active: u.arbitrary()?, label: u.arbitrary()? },
+            4 => ExtCommunity::MacMobility {
+                sticky: u.arbitrary()?,
+                sequence: u.arbitrary()?,
+            },
+            5 => ExtCommunity::EsiLabel {
+                single_active: u.arbitrary()?,
+                label: u.arbitrary()?,
+            },
             6 => ExtCommunity::EsImport(u.arbitrary()?),
             7 => ExtCommunity::RouterMac(u.arbitrary()?),
-            8 => ExtCommunity::LinkBandwidth { asn: u.arbitrary()?, bandwidth_bits: u.arbitrary()? },
+            8 => ExtCommunity::LinkBandwidth {
+                asn: u.arbitrary()?,
+                bandwidth_bits: u.arbitrary()?,
+            },
             _ => ExtCommunity::from_bytes(u.arbitrary()?),
         })
     }
@@ -256,9 +276,16 @@ impl fmt::Display for ExtCommunity {
             ExtCommunity::Encapsulation(t) => write!(f, "ET:{t}"),
             ExtCommunity::DefaultGateway => f.write_str("Default Gateway"),
             ExtCommunity::MacMobility { sticky, sequence } => {
-                write!(f, "MM:{sequence}{}", if *sticky { ", sticky MAC" } else { "" })
+                write!(
+                    f,
+                    "MM:{sequence}{}",
+                    if *sticky { ", sticky MAC" } else { "" }
+                )
             }
-            ExtCommunity::EsiLabel { single_active, label } => write!(
+            ExtCommunity::EsiLabel {
+                single_active,
+                label,
+            } => write!(
                 f,
                 "ESI-label-Rt:{}:{}",
                 if *single_active { "SA" } else { "AA" },
@@ -266,7 +293,10 @@ impl fmt::Display for ExtCommunity {
             ),
             ExtCommunity::EsImport(m) => write!(f, "ES-Import-Rt:{m}"),
             ExtCommunity::RouterMac(m) => write!(f, "Rmac:{m}"),
-            ExtCommunity::LinkBandwidth { asn, bandwidth_bits } => {
+            ExtCommunity::LinkBandwidth {
+                asn,
+                bandwidth_bits,
+            } => {
                 write!(f, "LB:{asn}:{}", f32::from_bits(*bandwidth_bits))
             }
             ExtCommunity::Raw(b) => {
@@ -299,25 +329,43 @@ mod tests {
         );
         assert_eq!(
             rt([0x01, 0x02, 10, 0, 0, 1, 0, 5]),
-            ExtCommunity::RouteTarget(AdminValue::Ipv4 { addr: Ipv4Addr::new(10, 0, 0, 1), value: 5 })
+            ExtCommunity::RouteTarget(AdminValue::Ipv4 {
+                addr: Ipv4Addr::new(10, 0, 0, 1),
+                value: 5
+            })
         );
         assert_eq!(
             rt([0x02, 0x02, 0xfa, 0x56, 0xea, 0x00, 0x27, 0x26]),
-            ExtCommunity::RouteTarget(AdminValue::As4 { asn: 4_200_000_000, value: 10022 })
+            ExtCommunity::RouteTarget(AdminValue::As4 {
+                asn: 4_200_000_000,
+                value: 10022
+            })
         );
         assert_eq!(
             rt([0x00, 0x03, 0xfd, 0xe8, 0, 0, 0, 1]),
-            ExtCommunity::RouteOrigin(AdminValue::As2 { asn: 65000, value: 1 })
+            ExtCommunity::RouteOrigin(AdminValue::As2 {
+                asn: 65000,
+                value: 1
+            })
         );
         assert_eq!(rt([0x03, 0x0c, 0, 0, 0, 0, 0, 8]), ExtCommunity::VXLAN);
-        assert_eq!(rt([0x03, 0x0d, 0, 0, 0, 0, 0, 0]), ExtCommunity::DefaultGateway);
+        assert_eq!(
+            rt([0x03, 0x0d, 0, 0, 0, 0, 0, 0]),
+            ExtCommunity::DefaultGateway
+        );
         assert_eq!(
             rt([0x06, 0x00, 0x01, 0, 0, 0, 0, 7]),
-            ExtCommunity::MacMobility { sticky: true, sequence: 7 }
+            ExtCommunity::MacMobility {
+                sticky: true,
+                sequence: 7
+            }
         );
         assert_eq!(
             rt([0x06, 0x01, 0x01, 0, 0, 0, 0x03, 0xe8]),
-            ExtCommunity::EsiLabel { single_active: true, label: Label24::new(1000) }
+            ExtCommunity::EsiLabel {
+                single_active: true,
+                label: Label24::new(1000)
+            }
         );
         assert_eq!(
             rt([0x06, 0x02, 0, 0x11, 0x22, 0x33, 0x44, 0x55]),
@@ -329,7 +377,9 @@ mod tests {
         );
         // tcpdump bgp-link-bw-extcommunity: 4004 fde8 47f42400 = 125000 bytes/s.
         let lb = rt([0x40, 0x04, 0xfd, 0xe8, 0x47, 0xf4, 0x24, 0x00]);
-        assert!(matches!(lb, ExtCommunity::LinkBandwidth { asn: 65000, bandwidth_bits } if f32::from_bits(bandwidth_bits) == 125000.0));
+        assert!(
+            matches!(lb, ExtCommunity::LinkBandwidth { asn: 65000, bandwidth_bits } if f32::from_bits(bandwidth_bits) == 125000.0)
+        );
     }
 
     #[test]
@@ -348,11 +398,18 @@ mod tests {
 
     #[test]
     fn display_forms() {
-        assert_eq!(ExtCommunity::route_target_as2(65000, 101).to_string(), "RT:65000:101");
+        assert_eq!(
+            ExtCommunity::route_target_as2(65000, 101).to_string(),
+            "RT:65000:101"
+        );
         assert_eq!(ExtCommunity::VXLAN.to_string(), "ET:8");
         assert_eq!(Community(0xfde8_0064).to_string(), "65000:100");
         assert_eq!(Community::NO_EXPORT.to_string(), "no-export");
-        let lc = LargeCommunity { global: 4_200_000_000, local1: 1, local2: 2 };
+        let lc = LargeCommunity {
+            global: 4_200_000_000,
+            local1: 1,
+            local2: 2,
+        };
         assert_eq!(lc.to_string(), "4200000000:1:2");
     }
 }

@@ -99,7 +99,12 @@ pub fn negotiate(local: &Open, remote: &Open, peer: PeerType) -> Negotiated {
     let ext_msg = has(local, |c| matches!(c, Capability::ExtendedMessage))
         && has(remote, |c| matches!(c, Capability::ExtendedMessage));
 
-    let mut rx = Context { four_octet_as: both_as4, extended_message: ext_msg, peer, ..Context::default() };
+    let mut rx = Context {
+        four_octet_as: both_as4,
+        extended_message: ext_msg,
+        peer,
+        ..Context::default()
+    };
     let mut tx = rx;
 
     for family in Family::ALL {

@@ -108,10 +108,16 @@ impl<'a> arbitrary::Arbitrary<'a> for IpPrefixRoute {
         let v6: bool = u.arbitrary()?;
         let (prefix, gateway) = if v6 {
             let p = crate::nlri::arb_v6net(u)?;
-            (IpNet::V6(p), IpAddr::V6(Ipv6Addr::from(u.arbitrary::<[u8; 16]>()?)))
+            (
+                IpNet::V6(p),
+                IpAddr::V6(Ipv6Addr::from(u.arbitrary::<[u8; 16]>()?)),
+            )
         } else {
             let p = crate::nlri::arb_v4net(u)?;
-            (IpNet::V4(p), IpAddr::V4(Ipv4Addr::from(u.arbitrary::<[u8; 4]>()?)))
+            (
+                IpNet::V4(p),
+                IpAddr::V4(Ipv4Addr::from(u.arbitrary::<[u8; 4]>()?)),
+            )
         };
         Ok(IpPrefixRoute {
             rd: u.arbitrary()?,
@@ -221,17 +227,32 @@ impl EvpnRoute {
     /// The key fields.
     pub fn key(&self) -> EvpnKey {
         match self {
-            EvpnRoute::EthernetAd(r) => EvpnKey::EthernetAd { rd: r.rd, esi: r.esi, eth_tag: r.eth_tag },
-            EvpnRoute::MacIp(r) => EvpnKey::MacIp { rd: r.rd, eth_tag: r.eth_tag, mac: r.mac, ip: r.ip },
+            EvpnRoute::EthernetAd(r) => EvpnKey::EthernetAd {
+                rd: r.rd,
+                esi: r.esi,
+                eth_tag: r.eth_tag,
+            },
+            EvpnRoute::MacIp(r) => EvpnKey::MacIp {
+                rd: r.rd,
+                eth_tag: r.eth_tag,
+                mac: r.mac,
+                ip: r.ip,
+            },
             EvpnRoute::InclusiveMulticast(r) => EvpnKey::InclusiveMulticast {
                 rd: r.rd,
                 eth_tag: r.eth_tag,
                 originator: r.originator,
             },
-            EvpnRoute::EthernetSegment(r) => {
-                EvpnKey::EthernetSegment { rd: r.rd, esi: r.esi, originator: r.originator }
-            }
-            EvpnRoute::IpPrefix(r) => EvpnKey::IpPrefix { rd: r.rd, eth_tag: r.eth_tag, prefix: r.prefix },
+            EvpnRoute::EthernetSegment(r) => EvpnKey::EthernetSegment {
+                rd: r.rd,
+                esi: r.esi,
+                originator: r.originator,
+            },
+            EvpnRoute::IpPrefix(r) => EvpnKey::IpPrefix {
+                rd: r.rd,
+                eth_tag: r.eth_tag,
+                prefix: r.prefix,
+            },
         }
     }
 
@@ -337,7 +358,12 @@ pub fn decode_evpn(i: &[u8]) -> PResult<'_, EvpnDecoded> {
             let (v, esi) = array::<10>(v)?;
             let (v, eth_tag) = u32_(v)?;
             let (_, label) = array::<3>(v)?;
-            EvpnRoute::EthernetAd(EthernetAd { rd, esi: Esi(esi), eth_tag, label: Label24::from_bytes(label) })
+            EvpnRoute::EthernetAd(EthernetAd {
+                rd,
+                esi: Esi(esi),
+                eth_tag,
+                label: Label24::from_bytes(label),
+            })
         }
         route_type::MAC_IP => {
             // FRR accepts exactly these lengths: MAC only, +IPv4, +IPv6, each with 1 or 2 labels.
@@ -381,9 +407,11 @@ pub fn decode_evpn(i: &[u8]) -> PResult<'_, EvpnDecoded> {
             let (v, eth_tag) = u32_(v)?;
             let (v, ip) = ip_with_len(v, false)?;
             match (ip, v.is_empty()) {
-                (Some(originator), true) => {
-                    EvpnRoute::InclusiveMulticast(InclusiveMulticast { rd, eth_tag, originator })
-                }
+                (Some(originator), true) => EvpnRoute::InclusiveMulticast(InclusiveMulticast {
+                    rd,
+                    eth_tag,
+                    originator,
+                }),
                 _ => return invalid(i, "evpn type-3 originator"),
             }
         }
@@ -395,9 +423,11 @@ pub fn decode_evpn(i: &[u8]) -> PResult<'_, EvpnDecoded> {
             let (v, esi) = array::<10>(v)?;
             let (v, ip) = ip_with_len(v, false)?;
             match (ip, v.is_empty()) {
-                (Some(originator), true) => {
-                    EvpnRoute::EthernetSegment(EthernetSegment { rd, esi: Esi(esi), originator })
-                }
+                (Some(originator), true) => EvpnRoute::EthernetSegment(EthernetSegment {
+                    rd,
+                    esi: Esi(esi),
+                    originator,
+                }),
                 _ => return invalid(i, "evpn type-4 originator"),
             }
         }
@@ -436,7 +466,15 @@ pub fn decode_evpn(i: &[u8]) -> PResult<'_, EvpnDecoded> {
                 label: Label24::from_bytes(label),
             })
         }
-        other => return Ok((rest, EvpnDecoded::Skipped { route_type: other, length: len })),
+        other => {
+            return Ok((
+                rest,
+                EvpnDecoded::Skipped {
+                    route_type: other,
+                    length: len,
+                },
+            ))
+        }
     };
     Ok((rest, EvpnDecoded::Route(route)))
 }
@@ -493,8 +531,11 @@ mod tests {
 
     #[test]
     fn type2_from_tcpdump_bgp_encap() {
-        let d = decode("0221 0001040404040004 00000000000000000000 00000000 30 02060a0efaf3 00 000065");
-        let EvpnDecoded::Route(EvpnRoute::MacIp(r)) = d else { panic!("not type 2") };
+        let d =
+            decode("0221 0001040404040004 00000000000000000000 00000000 30 02060a0efaf3 00 000065");
+        let EvpnDecoded::Route(EvpnRoute::MacIp(r)) = d else {
+            panic!("not type 2")
+        };
         assert_eq!(r.rd.to_string(), "4.4.4.4:4");
         assert_eq!(r.mac.to_string(), "02:06:0a:0e:fa:f3");
         assert_eq!(r.ip, None);
@@ -504,8 +545,12 @@ mod tests {
 
     #[test]
     fn type5_netgauze_vector() {
-        let d = decode("0522 00010a000a010002 00000000000000000000 00000000 18 0a000a00 00000000 000064");
-        let EvpnDecoded::Route(EvpnRoute::IpPrefix(r)) = d else { panic!("not type 5") };
+        let d = decode(
+            "0522 00010a000a010002 00000000000000000000 00000000 18 0a000a00 00000000 000064",
+        );
+        let EvpnDecoded::Route(EvpnRoute::IpPrefix(r)) = d else {
+            panic!("not type 5")
+        };
         assert_eq!(r.rd.to_string(), "10.0.10.1:2");
         assert_eq!(r.prefix.to_string(), "10.0.10.0/24");
         assert_eq!(r.label.vni().get(), 100);
@@ -514,8 +559,12 @@ mod tests {
 
     #[test]
     fn type5_ryu_unmasked_prefix_is_masked() {
-        let d = decode("0522 0000fde80000000a 00000000000000000000 0000000a 18 0a0a0a0a 14141414 000000");
-        let EvpnDecoded::Route(EvpnRoute::IpPrefix(r)) = d else { panic!("not type 5") };
+        let d = decode(
+            "0522 0000fde80000000a 00000000000000000000 0000000a 18 0a0a0a0a 14141414 000000",
+        );
+        let EvpnDecoded::Route(EvpnRoute::IpPrefix(r)) = d else {
+            panic!("not type 5")
+        };
         assert_eq!(r.prefix.to_string(), "10.10.10.0/24");
         assert_eq!(r.gateway.to_string(), "20.20.20.20");
         assert_eq!(r.eth_tag, 10);
@@ -524,31 +573,45 @@ mod tests {
     #[test]
     fn type3_and_key() {
         let d = decode("0311 0001ac1000c80004 00000000 20 ac1000c8");
-        let EvpnDecoded::Route(r) = d else { panic!("skipped") };
+        let EvpnDecoded::Route(r) = d else {
+            panic!("skipped")
+        };
         assert_eq!(
             r.key(),
             EvpnKey::InclusiveMulticast {
                 rd: RouteDistinguisher::from_bytes([0, 1, 172, 16, 0, 200, 0, 4]),
                 eth_tag: 0,
-                originator: "172.16.0.200".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                originator: "172.16.0.200"
+                    .parse()
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             }
         );
     }
 
     #[test]
     fn unknown_type_is_skipped_and_bad_lengths_fail() {
-        assert_eq!(decode("0803 010203"), EvpnDecoded::Skipped { route_type: 8, length: 3 });
+        assert_eq!(
+            decode("0803 010203"),
+            EvpnDecoded::Skipped {
+                route_type: 8,
+                length: 3
+            }
+        );
         // Type 5 of 46 octets (IPv4 prefix with IPv6 gateway) is malformed.
         let mut bad = vec![5u8, 46];
         bad.extend_from_slice(&[0; 46]);
         assert!(decode_evpn(&bad).is_err());
         // /33 in a 34-octet type-5.
-        let mut bad = hex::decode("05220000fde80000000a000000000000000000000000000a210a0a0a0a14141414000000").unwrap_or_default();
+        let mut bad =
+            hex::decode("05220000fde80000000a000000000000000000000000000a210a0a0a0a14141414000000")
+                .unwrap_or_default();
         assert!(decode_evpn(&bad).is_err());
         bad.truncate(10);
         assert!(decode_evpn(&bad).is_err());
         // Type 2 with a MAC length of 47.
-        let b = hex::decode("02210001040404040004000000000000000000000000000002f02060a0efaf300000065").unwrap_or_default();
+        let b =
+            hex::decode("02210001040404040004000000000000000000000000000002f02060a0efaf300000065")
+                .unwrap_or_default();
         assert!(decode_evpn(&b).is_err());
     }
 }

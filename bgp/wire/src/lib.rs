@@ -29,7 +29,13 @@
 )]
 #![cfg_attr(
     test,
-    allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::arithmetic_side_effects)
+    allow(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
 )]
 
 pub mod attributes;
@@ -48,7 +54,9 @@ pub mod route_refresh;
 pub mod types;
 pub mod update;
 
-pub use attributes::{Aggregator, AsPath, AsSegment, Origin, PathAttributes, PmsiTunnel, RawAttribute, SegmentType};
+pub use attributes::{
+    Aggregator, AsPath, AsSegment, Origin, PathAttributes, PmsiTunnel, RawAttribute, SegmentType,
+};
 pub use community::{Community, ExtCommunity, LargeCommunity};
 pub use context::{negotiate, Context, Negotiated, PeerType};
 pub use evpn::{EvpnKey, EvpnRoute};
@@ -59,7 +67,9 @@ pub use open::{Capability, Open, OptParam};
 pub use parse::{DecodeError, ErrorKind};
 pub use rfc7606::{Action, Finding, Verdict};
 pub use route_refresh::RouteRefresh;
-pub use types::{AdminValue, AfiSafi, Esi, Family, FamilySet, Label24, Mac, MplsLabel, RouteDistinguisher, Vni};
+pub use types::{
+    AdminValue, AfiSafi, Esi, Family, FamilySet, Label24, Mac, MplsLabel, RouteDistinguisher, Vni,
+};
 pub use update::{DecodedUpdate, Update};
 
 /// Why a model cannot be encoded.

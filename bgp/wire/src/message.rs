@@ -101,7 +101,11 @@ impl Message {
             out.truncate(start);
             return Err(EncodeError::MessageTooLong { len, max });
         }
-        crate::open::set_u16(out, start.saturating_add(16), u16::try_from(len).unwrap_or(u16::MAX));
+        crate::open::set_u16(
+            out,
+            start.saturating_add(16),
+            u16::try_from(len).unwrap_or(u16::MAX),
+        );
         Ok(())
     }
 
@@ -123,10 +127,17 @@ fn header_err(offset: usize, field: &'static str, subcode: u8, data: Vec<u8>) ->
 /// Checks the header at the start of `buf` and returns the message length it declares, or
 /// `Ok(None)` when fewer than 19 octets are buffered. Errors are Message Header Errors.
 pub fn frame(buf: &[u8], ctx: &Context) -> Result<Option<usize>, MessageError> {
-    let Some(header) = buf.get(..HEADER_LEN) else { return Ok(None) };
+    let Some(header) = buf.get(..HEADER_LEN) else {
+        return Ok(None);
+    };
     let (marker, rest) = header.split_at(16);
     if marker.iter().any(|b| *b != 0xff) {
-        return Err(header_err(0, "marker", header_error::NOT_SYNCHRONIZED, vec![]));
+        return Err(header_err(
+            0,
+            "marker",
+            header_error::NOT_SYNCHRONIZED,
+            vec![],
+        ));
     }
     let [l0, l1, ty] = rest else { return Ok(None) };
     let len = usize::from(u16::from_be_bytes([*l0, *l1]));
@@ -163,17 +174,37 @@ pub fn decode_message(buf: &[u8], ctx: &Context) -> Result<Received, MessageErro
     if len != buf.len() {
         let [l0, l1] = u16::try_from(len).unwrap_or(0).to_be_bytes();
         return Err(MessageError {
-            error: DecodeError::new(16, "length", if len > buf.len() { ErrorKind::Truncated } else { ErrorKind::Trailing }),
-            notification: Some(Notification::new(code::MESSAGE_HEADER, header_error::BAD_LENGTH, vec![l0, l1])),
+            error: DecodeError::new(
+                16,
+                "length",
+                if len > buf.len() {
+                    ErrorKind::Truncated
+                } else {
+                    ErrorKind::Trailing
+                },
+            ),
+            notification: Some(Notification::new(
+                code::MESSAGE_HEADER,
+                header_error::BAD_LENGTH,
+                vec![l0, l1],
+            )),
         });
     }
     let ty = buf.get(18).copied().unwrap_or(0);
     let body = buf.get(HEADER_LEN..).unwrap_or(&[]);
-    let clean = |message| Ok(Received { message, verdict: Verdict::default() });
+    let clean = |message| {
+        Ok(Received {
+            message,
+            verdict: Verdict::default(),
+        })
+    };
     match ty {
         msg_type::OPEN => match Open::decode(body) {
             Ok(o) => clean(Message::Open(o)),
-            Err((e, n)) => Err(MessageError { error: e.shifted(HEADER_LEN), notification: Some(n) }),
+            Err((e, n)) => Err(MessageError {
+                error: e.shifted(HEADER_LEN),
+                notification: Some(n),
+            }),
         },
         msg_type::UPDATE => {
             let d = Update::decode(body, ctx);
@@ -181,11 +212,17 @@ pub fn decode_message(buf: &[u8], ctx: &Context) -> Result<Received, MessageErro
             for f in &mut verdict.findings {
                 f.offset = f.offset.saturating_add(HEADER_LEN);
             }
-            Ok(Received { message: Message::Update(d.update), verdict })
+            Ok(Received {
+                message: Message::Update(d.update),
+                verdict,
+            })
         }
         msg_type::NOTIFICATION => match Notification::decode(body) {
             Ok(n) => clean(Message::Notification(n)),
-            Err(e) => Err(MessageError { error: e.shifted(HEADER_LEN), notification: None }),
+            Err(e) => Err(MessageError {
+                error: e.shifted(HEADER_LEN),
+                notification: None,
+            }),
         },
         msg_type::KEEPALIVE => clean(Message::Keepalive),
         msg_type::ROUTE_REFRESH => match RouteRefresh::decode(body) {
@@ -252,7 +289,9 @@ mod tests {
 
     #[test]
     fn keepalive_bytes() {
-        let ka = Message::Keepalive.to_bytes(&Context::default()).unwrap_or_default();
+        let ka = Message::Keepalive
+            .to_bytes(&Context::default())
+            .unwrap_or_default();
         assert_eq!(ka, hdr(19, 4));
         let r = decode_message(&ka, &Context::default()).map(|r| r.message);
         assert_eq!(r, Ok(Message::Keepalive));
@@ -263,18 +302,29 @@ mod tests {
         let ctx = Context::default();
         let mut bad = hdr(19, 4);
         bad[0] = 0;
-        let e = decode_message(&bad, &ctx).err().and_then(|e| e.notification);
+        let e = decode_message(&bad, &ctx)
+            .err()
+            .and_then(|e| e.notification);
         assert_eq!(e, Some(Notification::new(1, 1, vec![])));
-        let e = decode_message(&hdr(20, 4), &ctx).err().and_then(|e| e.notification);
+        let e = decode_message(&hdr(20, 4), &ctx)
+            .err()
+            .and_then(|e| e.notification);
         assert_eq!(e, Some(Notification::new(1, 2, vec![0, 20])));
-        let e = decode_message(&hdr(19, 9), &ctx).err().and_then(|e| e.notification);
+        let e = decode_message(&hdr(19, 9), &ctx)
+            .err()
+            .and_then(|e| e.notification);
         assert_eq!(e, Some(Notification::new(1, 3, vec![9])));
         // 5000-octet UPDATE: too long unless extended messages are negotiated.
         let mut big = hdr(5000, 2);
         big.resize(5000, 0);
-        let e = decode_message(&big, &ctx).err().and_then(|e| e.notification);
+        let e = decode_message(&big, &ctx)
+            .err()
+            .and_then(|e| e.notification);
         assert_eq!(e, Some(Notification::new(1, 2, vec![0x13, 0x88])));
-        let ext = Context { extended_message: true, ..ctx };
+        let ext = Context {
+            extended_message: true,
+            ..ctx
+        };
         assert!(frame(&big, &ext).is_ok());
         // OPEN stays limited to 4096 even then.
         let open = hdr(5000, 1);

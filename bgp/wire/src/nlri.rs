@@ -10,7 +10,6 @@ use crate::evpn::{decode_evpn, EvpnDecoded, EvpnRoute};
 use crate::parse::{array, invalid, prefix_octets, split, u32_, u8_, PResult};
 use crate::types::{AfiSafi, Family, MplsLabel, RouteDistinguisher};
 
-
 /// An IPv4 unicast NLRI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Ipv4Nlri {
@@ -67,14 +66,18 @@ pub struct EvpnNlri {
 pub(crate) fn arb_v4net(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Ipv4Net> {
     let len = u.int_in_range(0..=32u8)?;
     let addr = Ipv4Addr::from(u.arbitrary::<[u8; 4]>()?);
-    Ok(Ipv4Net::new(addr, len).map(|n| n.trunc()).unwrap_or_default())
+    Ok(Ipv4Net::new(addr, len)
+        .map(|n| n.trunc())
+        .unwrap_or_default())
 }
 
 #[cfg(feature = "arbitrary")]
 pub(crate) fn arb_v6net(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Ipv6Net> {
     let len = u.int_in_range(0..=128u8)?;
     let addr = Ipv6Addr::from(u.arbitrary::<[u8; 16]>()?);
-    Ok(Ipv6Net::new(addr, len).map(|n| n.trunc()).unwrap_or_default())
+    Ok(Ipv6Net::new(addr, len)
+        .map(|n| n.trunc())
+        .unwrap_or_default())
 }
 
 #[cfg(feature = "arbitrary")]
@@ -84,12 +87,18 @@ mod arb_impls {
 
     impl<'a> Arbitrary<'a> for Ipv4Nlri {
         fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-            Ok(Ipv4Nlri { path_id: u.arbitrary()?, prefix: arb_v4net(u)? })
+            Ok(Ipv4Nlri {
+                path_id: u.arbitrary()?,
+                prefix: arb_v4net(u)?,
+            })
         }
     }
     impl<'a> Arbitrary<'a> for Ipv6Nlri {
         fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-            Ok(Ipv6Nlri { path_id: u.arbitrary()?, prefix: arb_v6net(u)? })
+            Ok(Ipv6Nlri {
+                path_id: u.arbitrary()?,
+                prefix: arb_v6net(u)?,
+            })
         }
     }
     impl<'a> Arbitrary<'a> for VpnNlri<Ipv4Net> {
@@ -143,7 +152,11 @@ pub enum NlriList {
 #[cfg(feature = "arbitrary")]
 fn arb_unmodelled_family(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<AfiSafi> {
     let a = AfiSafi::new(u.arbitrary()?, u.arbitrary()?);
-    Ok(if a.family().is_some() { AfiSafi::new(1, 133) } else { a })
+    Ok(if a.family().is_some() {
+        AfiSafi::new(1, 133)
+    } else {
+        a
+    })
 }
 
 impl NlriList {
@@ -222,7 +235,13 @@ impl NlriList {
                 let ap = ap(Family::Ipv4Vpn);
                 for n in v {
                     push_path_id(out, ap, n.path_id);
-                    push_vpn(out, ctx, n, n.prefix.prefix_len(), &n.prefix.addr().octets());
+                    push_vpn(
+                        out,
+                        ctx,
+                        n,
+                        n.prefix.prefix_len(),
+                        &n.prefix.addr().octets(),
+                    );
                     ends.push(out.len());
                 }
             }
@@ -230,7 +249,13 @@ impl NlriList {
                 let ap = ap(Family::Ipv6Vpn);
                 for n in v {
                     push_path_id(out, ap, n.path_id);
-                    push_vpn(out, ctx, n, n.prefix.prefix_len(), &n.prefix.addr().octets());
+                    push_vpn(
+                        out,
+                        ctx,
+                        n,
+                        n.prefix.prefix_len(),
+                        &n.prefix.addr().octets(),
+                    );
                     ends.push(out.len());
                 }
             }
@@ -264,10 +289,17 @@ pub(crate) fn push_prefix(out: &mut Vec<u8>, len: u8, octets: &[u8]) {
 fn push_vpn<P>(out: &mut Vec<u8>, ctx: &Context, n: &VpnNlri<P>, len: u8, octets: &[u8]) {
     let labels = ctx.vpn_labels();
     // Length in bits: 24 per label + 64 for the RD + the prefix.
-    let bits = labels.saturating_mul(24).saturating_add(64).saturating_add(usize::from(len));
+    let bits = labels
+        .saturating_mul(24)
+        .saturating_add(64)
+        .saturating_add(usize::from(len));
     out.push(u8::try_from(bits).unwrap_or(u8::MAX));
     for k in 0..labels {
-        let l = n.labels.get(k).copied().unwrap_or(MplsLabel { label: 0, tc: 0, bos: true });
+        let l = n.labels.get(k).copied().unwrap_or(MplsLabel {
+            label: 0,
+            tc: 0,
+            bos: true,
+        });
         out.extend_from_slice(&l.to_bytes());
     }
     out.extend_from_slice(&n.rd.to_bytes());
@@ -285,9 +317,22 @@ pub struct DecodedNlri {
 
 /// Decodes a whole NLRI field of `afi_safi`. Any overrun or invalid length fails the whole
 /// field (RFC 7606 §5.3: the NLRI cannot be located).
-pub fn decode_nlri<'a>(afi_safi: AfiSafi, ctx: &Context, input: &'a [u8]) -> PResult<'a, DecodedNlri> {
+pub fn decode_nlri<'a>(
+    afi_safi: AfiSafi,
+    ctx: &Context,
+    input: &'a [u8],
+) -> PResult<'a, DecodedNlri> {
     let Some(family) = afi_safi.family() else {
-        return Ok((&[], DecodedNlri { list: NlriList::Other { afi_safi, raw: input.to_vec() }, skipped: vec![] }));
+        return Ok((
+            &[],
+            DecodedNlri {
+                list: NlriList::Other {
+                    afi_safi,
+                    raw: input.to_vec(),
+                },
+                skipped: vec![],
+            },
+        ));
     };
     let ap = ctx.add_path(family);
     let mut skipped = Vec::new();
@@ -319,8 +364,15 @@ pub fn decode_nlri<'a>(afi_safi: AfiSafi, ctx: &Context, input: &'a [u8]) -> PRe
                 let (r, path_id) = path_id(i, ap)?;
                 let (r, (labels, rd, bits, octets)) = vpn_head::<4>(r, ctx.vpn_labels(), 32)?;
                 let prefix = Ipv4Net::new(Ipv4Addr::from(octets), bits).map(|n| n.trunc());
-                let Ok(prefix) = prefix else { return invalid(r, "vpn prefix length") };
-                v.push(VpnNlri { path_id, labels, rd, prefix });
+                let Ok(prefix) = prefix else {
+                    return invalid(r, "vpn prefix length");
+                };
+                v.push(VpnNlri {
+                    path_id,
+                    labels,
+                    rd,
+                    prefix,
+                });
                 i = r;
             }
             NlriList::Ipv4Vpn(v)
@@ -331,8 +383,15 @@ pub fn decode_nlri<'a>(afi_safi: AfiSafi, ctx: &Context, input: &'a [u8]) -> PRe
                 let (r, path_id) = path_id(i, ap)?;
                 let (r, (labels, rd, bits, octets)) = vpn_head::<16>(r, ctx.vpn_labels(), 128)?;
                 let prefix = Ipv6Net::new(Ipv6Addr::from(octets), bits).map(|n| n.trunc());
-                let Ok(prefix) = prefix else { return invalid(r, "vpn prefix length") };
-                v.push(VpnNlri { path_id, labels, rd, prefix });
+                let Ok(prefix) = prefix else {
+                    return invalid(r, "vpn prefix length");
+                };
+                v.push(VpnNlri {
+                    path_id,
+                    labels,
+                    rd,
+                    prefix,
+                });
                 i = r;
             }
             NlriList::Ipv6Vpn(v)
@@ -344,7 +403,9 @@ pub fn decode_nlri<'a>(afi_safi: AfiSafi, ctx: &Context, input: &'a [u8]) -> PRe
                 let (r, d) = decode_evpn(r)?;
                 match d {
                     EvpnDecoded::Route(route) => v.push(EvpnNlri { path_id, route }),
-                    EvpnDecoded::Skipped { route_type, length } => skipped.push((route_type, length)),
+                    EvpnDecoded::Skipped { route_type, length } => {
+                        skipped.push((route_type, length))
+                    }
                 }
                 i = r;
             }
@@ -465,11 +526,21 @@ impl NextHop {
         match self {
             NextHop::None => 0,
             NextHop::Ipv4(_) => 4,
-            NextHop::Ipv6 { link_local: None, .. } => 16,
-            NextHop::Ipv6 { link_local: Some(_), .. } => 32,
+            NextHop::Ipv6 {
+                link_local: None, ..
+            } => 16,
+            NextHop::Ipv6 {
+                link_local: Some(_),
+                ..
+            } => 32,
             NextHop::VpnIpv4 { .. } => 12,
-            NextHop::VpnIpv6 { link_local: None, .. } => 24,
-            NextHop::VpnIpv6 { link_local: Some(_), .. } => 48,
+            NextHop::VpnIpv6 {
+                link_local: None, ..
+            } => 24,
+            NextHop::VpnIpv6 {
+                link_local: Some(_),
+                ..
+            } => 48,
         }
     }
 
@@ -493,7 +564,11 @@ impl NextHop {
                 out.extend_from_slice(&rd.to_bytes());
                 out.extend_from_slice(&addr.octets());
             }
-            NextHop::VpnIpv6 { rd, global, link_local } => {
+            NextHop::VpnIpv6 {
+                rd,
+                global,
+                link_local,
+            } => {
                 out.extend_from_slice(&rd.to_bytes());
                 out.extend_from_slice(&global.octets());
                 if let Some((rd2, ll)) = link_local {
@@ -508,22 +583,39 @@ impl NextHop {
     pub fn decode(bytes: &[u8]) -> Option<NextHop> {
         let v6 = |b: &[u8]| <[u8; 16]>::try_from(b).ok().map(Ipv6Addr::from);
         let v4 = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(Ipv4Addr::from);
-        let rd = |b: &[u8]| <[u8; 8]>::try_from(b).ok().map(RouteDistinguisher::from_bytes);
+        let rd = |b: &[u8]| {
+            <[u8; 8]>::try_from(b)
+                .ok()
+                .map(RouteDistinguisher::from_bytes)
+        };
         match bytes.len() {
             0 => Some(NextHop::None),
             4 => v4(bytes).map(NextHop::Ipv4),
-            16 => v6(bytes).map(|global| NextHop::Ipv6 { global, link_local: None }),
+            16 => v6(bytes).map(|global| NextHop::Ipv6 {
+                global,
+                link_local: None,
+            }),
             32 => {
                 let (g, l) = bytes.split_at(16);
-                Some(NextHop::Ipv6 { global: v6(g)?, link_local: Some(v6(l)?) })
+                Some(NextHop::Ipv6 {
+                    global: v6(g)?,
+                    link_local: Some(v6(l)?),
+                })
             }
             12 => {
                 let (r, a) = bytes.split_at(8);
-                Some(NextHop::VpnIpv4 { rd: rd(r)?, addr: v4(a)? })
+                Some(NextHop::VpnIpv4 {
+                    rd: rd(r)?,
+                    addr: v4(a)?,
+                })
             }
             24 => {
                 let (r, a) = bytes.split_at(8);
-                Some(NextHop::VpnIpv6 { rd: rd(r)?, global: v6(a)?, link_local: None })
+                Some(NextHop::VpnIpv6 {
+                    rd: rd(r)?,
+                    global: v6(a)?,
+                    link_local: None,
+                })
             }
             48 => {
                 let (first, second) = bytes.split_at(24);
@@ -582,9 +674,12 @@ mod tests {
     #[test]
     fn ipv4_prefixes_and_add_path() {
         let b = [0x18, 10, 1, 1, 0x20, 5, 5, 5, 5, 0x00];
-        let (r, d) = decode_nlri(Family::Ipv4Unicast.afi_safi(), &ctx(), &b).unwrap_or_else(|e| panic!("{e:?}"));
+        let (r, d) = decode_nlri(Family::Ipv4Unicast.afi_safi(), &ctx(), &b)
+            .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(r.is_empty());
-        let NlriList::Ipv4Unicast(v) = &d.list else { panic!() };
+        let NlriList::Ipv4Unicast(v) = &d.list else {
+            panic!()
+        };
         let got: Vec<String> = v.iter().map(|n| n.prefix.to_string()).collect();
         assert_eq!(got, ["10.1.1.0/24", "5.5.5.5/32", "0.0.0.0/0"]);
         let mut out = Vec::new();
@@ -595,19 +690,26 @@ mod tests {
         let mut c = ctx();
         c.add_path.insert(Family::Ipv4Unicast);
         let b = [0, 0, 0, 1, 0x20, 5, 5, 5, 5];
-        let (_, d) = decode_nlri(Family::Ipv4Unicast.afi_safi(), &c, &b).unwrap_or_else(|e| panic!("{e:?}"));
-        let NlriList::Ipv4Unicast(v) = &d.list else { panic!() };
+        let (_, d) =
+            decode_nlri(Family::Ipv4Unicast.afi_safi(), &c, &b).unwrap_or_else(|e| panic!("{e:?}"));
+        let NlriList::Ipv4Unicast(v) = &d.list else {
+            panic!()
+        };
         assert_eq!(v.first().and_then(|n| n.path_id), Some(1));
         // Without the context the same bytes read as six other prefixes: the codec cannot
         // tell, which is why it never guesses and takes the context instead.
-        let (_, d) = decode_nlri(Family::Ipv4Unicast.afi_safi(), &ctx(), &b).unwrap_or_else(|e| panic!("{e:?}"));
+        let (_, d) = decode_nlri(Family::Ipv4Unicast.afi_safi(), &ctx(), &b)
+            .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(d.list.len(), 6);
     }
 
     #[test]
     fn prefix_errors() {
         for bad in [&[33u8, 1, 2, 3, 4, 5][..], &[24, 10, 1], &[8]] {
-            assert!(decode_nlri(Family::Ipv4Unicast.afi_safi(), &ctx(), bad).is_err(), "{bad:?}");
+            assert!(
+                decode_nlri(Family::Ipv4Unicast.afi_safi(), &ctx(), bad).is_err(),
+                "{bad:?}"
+            );
         }
         assert!(decode_nlri(Family::Ipv6Unicast.afi_safi(), &ctx(), &[129]).is_err());
     }
@@ -616,10 +718,20 @@ mod tests {
     fn vpnv4_gobgp_vector() {
         // GoBGP Test_MpReachNLRIWithVPNv4Prefix: 70 000101 0000fde800000064 0a0101.
         let b = hex::decode("700001010000fde8000000640a0101").unwrap_or_default();
-        let (_, d) = decode_nlri(Family::Ipv4Vpn.afi_safi(), &ctx(), &b).unwrap_or_else(|e| panic!("{e:?}"));
-        let NlriList::Ipv4Vpn(v) = &d.list else { panic!() };
+        let (_, d) =
+            decode_nlri(Family::Ipv4Vpn.afi_safi(), &ctx(), &b).unwrap_or_else(|e| panic!("{e:?}"));
+        let NlriList::Ipv4Vpn(v) = &d.list else {
+            panic!()
+        };
         let n = v.first().cloned().unwrap_or_else(|| panic!("empty"));
-        assert_eq!(n.labels, vec![MplsLabel { label: 16, tc: 0, bos: true }]);
+        assert_eq!(
+            n.labels,
+            vec![MplsLabel {
+                label: 16,
+                tc: 0,
+                bos: true
+            }]
+        );
         assert_eq!(n.rd.to_string(), "65000:100");
         assert_eq!(n.prefix.to_string(), "10.1.1.0/24");
         let mut out = Vec::new();

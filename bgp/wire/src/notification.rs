@@ -116,7 +116,11 @@ pub struct Notification {
 impl Notification {
     /// Builds a NOTIFICATION.
     pub fn new(code: u8, subcode: u8, data: Vec<u8>) -> Notification {
-        Notification { code, subcode, data }
+        Notification {
+            code,
+            subcode,
+            data,
+        }
     }
 
     /// Cease / Administrative Shutdown or Reset with an RFC 9003 message (truncated on a
@@ -150,10 +154,18 @@ impl Notification {
         let (len, text) = self.data.split_first()?;
         let len = usize::from(*len);
         if len > text.len() {
-            return Some(Err(DecodeError::new(1, "shutdown communication", ErrorKind::Truncated)));
+            return Some(Err(DecodeError::new(
+                1,
+                "shutdown communication",
+                ErrorKind::Truncated,
+            )));
         }
         let Some(bytes) = text.get(..len) else {
-            return Some(Err(DecodeError::new(1, "shutdown communication", ErrorKind::Truncated)));
+            return Some(Err(DecodeError::new(
+                1,
+                "shutdown communication",
+                ErrorKind::Truncated,
+            )));
         };
         Some(
             String::from_utf8(bytes.to_vec())
@@ -167,7 +179,9 @@ impl Notification {
             return None;
         }
         match self.data.as_slice() {
-            [code, subcode, rest @ ..] => Some(Ok(Notification::new(*code, *subcode, rest.to_vec()))),
+            [code, subcode, rest @ ..] => {
+                Some(Ok(Notification::new(*code, *subcode, rest.to_vec())))
+            }
             _ => Some(Err(DecodeError::new(0, "hard reset", ErrorKind::Truncated))),
         }
     }
@@ -235,7 +249,11 @@ impl Notification {
     pub fn decode(body: &[u8]) -> Result<Notification, DecodeError> {
         match body {
             [code, subcode, data @ ..] => Ok(Notification::new(*code, *subcode, data.to_vec())),
-            _ => Err(DecodeError::new(body.len(), "notification", ErrorKind::Truncated)),
+            _ => Err(DecodeError::new(
+                body.len(),
+                "notification",
+                ErrorKind::Truncated,
+            )),
         }
     }
 
@@ -266,7 +284,10 @@ mod tests {
     fn shutdown_communication_round_trip() {
         let n = Notification::shutdown(cease::ADMIN_SHUTDOWN, "maintenance window");
         assert_eq!(n.data.first(), Some(&18));
-        assert_eq!(n.shutdown_message(), Some(Ok("maintenance window".to_string())));
+        assert_eq!(
+            n.shutdown_message(),
+            Some(Ok("maintenance window".to_string()))
+        );
         let long = "é".repeat(200);
         let n = Notification::shutdown(cease::ADMIN_RESET, &long);
         assert_eq!(n.data.len(), 1 + 254);
@@ -279,9 +300,21 @@ mod tests {
     fn hard_reset_wraps() {
         // tcpdump bgp-cease-hard-reset.pcap: 03 06 09 06 03.
         let n = Notification::new(6, 9, vec![6, 3]);
-        assert_eq!(n.hard_reset_inner(), Some(Ok(Notification::new(6, 3, vec![]))));
-        assert_eq!(Notification::hard_reset(&Notification::new(6, 3, vec![])), n);
-        assert!(matches!(Notification::new(6, 9, vec![6]).hard_reset_inner(), Some(Err(_))));
-        assert_eq!(Notification::new(6, 10, vec![]).to_string(), "6/10 (Cease: BFD Down)");
+        assert_eq!(
+            n.hard_reset_inner(),
+            Some(Ok(Notification::new(6, 3, vec![])))
+        );
+        assert_eq!(
+            Notification::hard_reset(&Notification::new(6, 3, vec![])),
+            n
+        );
+        assert!(matches!(
+            Notification::new(6, 9, vec![6]).hard_reset_inner(),
+            Some(Err(_))
+        ));
+        assert_eq!(
+            Notification::new(6, 10, vec![]).to_string(),
+            "6/10 (Cease: BFD Down)"
+        );
     }
 }

@@ -330,15 +330,26 @@ impl Capability {
             code::ROUTE_REFRESH => empty(v, Capability::RouteRefresh, "route-refresh")?,
             code::ROUTE_REFRESH_CISCO => empty(v, Capability::RouteRefreshCisco, "route-refresh")?,
             code::EXTENDED_MESSAGE => empty(v, Capability::ExtendedMessage, "extended-message")?,
-            code::ENHANCED_ROUTE_REFRESH => {
-                empty(v, Capability::EnhancedRouteRefresh, "enhanced-route-refresh")?
+            code::ENHANCED_ROUTE_REFRESH => empty(
+                v,
+                Capability::EnhancedRouteRefresh,
+                "enhanced-route-refresh",
+            )?,
+            code::EXTENDED_NEXT_HOP => {
+                Capability::ExtendedNextHop(entries(v, 6, "extended-next-hop", |i| {
+                    let (i, afi) = u16_(i)?;
+                    let (i, safi) = u16_(i)?;
+                    let (i, next_hop_afi) = u16_(i)?;
+                    Ok((
+                        i,
+                        ExtendedNextHopEntry {
+                            afi,
+                            safi,
+                            next_hop_afi,
+                        },
+                    ))
+                })?)
             }
-            code::EXTENDED_NEXT_HOP => Capability::ExtendedNextHop(entries(v, 6, "extended-next-hop", |i| {
-                let (i, afi) = u16_(i)?;
-                let (i, safi) = u16_(i)?;
-                let (i, next_hop_afi) = u16_(i)?;
-                Ok((i, ExtendedNextHopEntry { afi, safi, next_hop_afi }))
-            })?),
             code::ROLE => parse_all(v, "role", |i| {
                 let (i, r) = u8_(i)?;
                 Ok((i, Capability::Role(r)))
@@ -354,7 +365,13 @@ impl Capability {
                     let (i, afi) = u16_(i)?;
                     let (i, safi) = u8_(i)?;
                     let (i, flags) = u8_(i)?;
-                    Ok((i, GrFamily { afi_safi: AfiSafi::new(afi, safi), flags }))
+                    Ok((
+                        i,
+                        GrFamily {
+                            afi_safi: AfiSafi::new(afi, safi),
+                            flags,
+                        },
+                    ))
                 })
                 .parse(i)?;
                 Ok((
@@ -377,7 +394,13 @@ impl Capability {
                 if !(1..=3).contains(&mode) {
                     return invalid(i, "add-path send/receive");
                 }
-                Ok((i, AddPathEntry { afi_safi: AfiSafi::new(afi, safi), mode: AddPathMode(mode) }))
+                Ok((
+                    i,
+                    AddPathEntry {
+                        afi_safi: AfiSafi::new(afi, safi),
+                        mode: AddPathMode(mode),
+                    },
+                ))
             })?),
             code::LONG_LIVED_GR => Capability::LongLivedGr(entries(v, 7, "long-lived-gr", |i| {
                 let (i, afi) = u16_(i)?;
@@ -403,7 +426,10 @@ impl Capability {
                 let (i, s) = short_string(i)?;
                 Ok((i, Capability::SoftwareVersion(s)))
             })?,
-            other => Capability::Unknown { code: other, value: v.to_vec() },
+            other => Capability::Unknown {
+                code: other,
+                value: v.to_vec(),
+            },
         };
         Ok(cap)
     }
@@ -507,7 +533,10 @@ impl Open {
             my_as,
             hold_time,
             bgp_id,
-            params: caps.into_iter().map(|c| OptParam::Capabilities(vec![c])).collect(),
+            params: caps
+                .into_iter()
+                .map(|c| OptParam::Capabilities(vec![c]))
+                .collect(),
             extended_params: false,
         }
     }
@@ -572,17 +601,27 @@ impl Open {
     /// to check.
     pub fn validate(&self) -> Result<(), Notification> {
         if self.hold_time == 1 || self.hold_time == 2 {
-            return Err(Notification::new(2, open_error::UNACCEPTABLE_HOLD_TIME, vec![]));
+            return Err(Notification::new(
+                2,
+                open_error::UNACCEPTABLE_HOLD_TIME,
+                vec![],
+            ));
         }
         if self.bgp_id.is_unspecified() {
             return Err(Notification::new(2, open_error::BAD_BGP_IDENTIFIER, vec![]));
         }
-        if let Some(OptParam::Unknown { param_type, value }) =
-            self.params.iter().find(|p| matches!(p, OptParam::Unknown { .. }))
+        if let Some(OptParam::Unknown { param_type, value }) = self
+            .params
+            .iter()
+            .find(|p| matches!(p, OptParam::Unknown { .. }))
         {
             let mut data = vec![*param_type];
             data.extend_from_slice(value);
-            return Err(Notification::new(2, open_error::UNSUPPORTED_OPTIONAL_PARAMETER, data));
+            return Err(Notification::new(
+                2,
+                open_error::UNSUPPORTED_OPTIONAL_PARAMETER,
+                data,
+            ));
         }
         Ok(())
     }
@@ -636,8 +675,15 @@ impl Open {
             rest
         };
         let params_base = body.len().saturating_sub(params_bytes.len());
-        let params = decode_params(params_bytes, extended).map_err(|e| unspecific(e.shifted(params_base)))?;
-        Ok(Open { my_as, hold_time, bgp_id, params, extended_params: extended })
+        let params = decode_params(params_bytes, extended)
+            .map_err(|e| unspecific(e.shifted(params_base)))?;
+        Ok(Open {
+            my_as,
+            hold_time,
+            bgp_id,
+            params,
+            extended_params: extended,
+        })
     }
 
     fn encode_params(&self, out: &mut Vec<u8>, extended: bool) -> Result<(), EncodeError> {
@@ -668,10 +714,12 @@ impl Open {
             }
             let body_len = out.len().saturating_sub(body_start);
             if extended {
-                let len = u16::try_from(body_len).map_err(|_| EncodeError::TooLong("optional parameter"))?;
+                let len = u16::try_from(body_len)
+                    .map_err(|_| EncodeError::TooLong("optional parameter"))?;
                 set_u16(out, start.saturating_add(1), len);
             } else {
-                let len = u8::try_from(body_len).map_err(|_| EncodeError::TooLong("optional parameter"))?;
+                let len = u8::try_from(body_len)
+                    .map_err(|_| EncodeError::TooLong("optional parameter"))?;
                 set_u8(out, start.saturating_add(1), len);
             }
         }
@@ -711,16 +759,26 @@ fn decode_params(mut i: &[u8], extended: bool) -> Result<Vec<OptParam>, DecodeEr
         let at = total.saturating_sub(i.len());
         let parsed: PResult<'_, (u8, &[u8])> = (|i| {
             let (i, ty) = u8_(i)?;
-            let (i, len) = if extended { u16_(i)? } else { u8_(i).map(|(i, l)| (i, u16::from(l)))? };
+            let (i, len) = if extended {
+                u16_(i)?
+            } else {
+                u8_(i).map(|(i, l)| (i, u16::from(l)))?
+            };
             let (i, value) = split(i, usize::from(len), "optional parameter")?;
             Ok((i, (ty, value)))
         })(i);
-        let (rest, (ty, value)) = parsed.map_err(|e| crate::parse::to_decode_error(i, e, "optional parameter").shifted(at))?;
+        let (rest, (ty, value)) = parsed
+            .map_err(|e| crate::parse::to_decode_error(i, e, "optional parameter").shifted(at))?;
         let value_at = at.saturating_add(if extended { 3 } else { 2 });
         if ty == 2 {
-            params.push(OptParam::Capabilities(decode_caps(value).map_err(|e| e.shifted(value_at))?));
+            params.push(OptParam::Capabilities(
+                decode_caps(value).map_err(|e| e.shifted(value_at))?,
+            ));
         } else {
-            params.push(OptParam::Unknown { param_type: ty, value: value.to_vec() });
+            params.push(OptParam::Unknown {
+                param_type: ty,
+                value: value.to_vec(),
+            });
         }
         i = rest;
     }
@@ -738,8 +796,11 @@ fn decode_caps(mut i: &[u8]) -> Result<Vec<Capability>, DecodeError> {
             let (i, value) = split(i, usize::from(len), "capability")?;
             Ok((i, (code, value)))
         })(i);
-        let (rest, (code, value)) = parsed.map_err(|e| crate::parse::to_decode_error(i, e, "capability").shifted(at))?;
-        caps.push(Capability::decode_value(code, value).map_err(|e| e.shifted(at.saturating_add(2)))?);
+        let (rest, (code, value)) =
+            parsed.map_err(|e| crate::parse::to_decode_error(i, e, "capability").shifted(at))?;
+        caps.push(
+            Capability::decode_value(code, value).map_err(|e| e.shifted(at.saturating_add(2)))?,
+        );
         i = rest;
     }
     Ok(caps)

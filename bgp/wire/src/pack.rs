@@ -22,8 +22,14 @@ pub fn announce(
     routes: &NlriList,
     ctx: &Context,
 ) -> Result<Vec<Vec<u8>>, EncodeError> {
-    let mut base = PathAttributes { mp_reach: None, mp_unreach: None, next_hop: None, ..attrs.clone() };
-    let legacy = routes.family() == Some(Family::Ipv4Unicast) && matches!(next_hop, NextHop::Ipv4(_));
+    let mut base = PathAttributes {
+        mp_reach: None,
+        mp_unreach: None,
+        next_hop: None,
+        ..attrs.clone()
+    };
+    let legacy =
+        routes.family() == Some(Family::Ipv4Unicast) && matches!(next_hop, NextHop::Ipv4(_));
     if let (true, NextHop::Ipv4(a)) = (legacy, next_hop) {
         base.next_hop = Some(a);
     }
@@ -41,7 +47,8 @@ pub fn announce(
         // header | 0000 | attr len | attributes | NLRI
         head.extend_from_slice(&tail);
         return split_run(&head, &[], &run, &ends, ctx, |msg, _| {
-            let alen = u16::try_from(tail.len()).map_err(|_| EncodeError::TooLong("path attributes"))?;
+            let alen =
+                u16::try_from(tail.len()).map_err(|_| EncodeError::TooLong("path attributes"))?;
             set_u16(msg, HEADER_LEN.saturating_add(2), alen);
             Ok(())
         });
@@ -57,10 +64,21 @@ pub fn announce(
     head.push(0);
     let mp_fixed = head.len().saturating_sub(mp_at).saturating_add(tail.len());
     split_run(&head, &tail, &run, &ends, ctx, |msg, nlri_len| {
-        let mp_len = mp_fixed.saturating_sub(tail.len()).saturating_sub(4).saturating_add(nlri_len);
-        set_u16(msg, mp_at.saturating_add(2), u16::try_from(mp_len).map_err(|_| EncodeError::TooLong("MP_REACH_NLRI"))?);
+        let mp_len = mp_fixed
+            .saturating_sub(tail.len())
+            .saturating_sub(4)
+            .saturating_add(nlri_len);
+        set_u16(
+            msg,
+            mp_at.saturating_add(2),
+            u16::try_from(mp_len).map_err(|_| EncodeError::TooLong("MP_REACH_NLRI"))?,
+        );
         let alen = mp_fixed.saturating_add(nlri_len);
-        set_u16(msg, HEADER_LEN.saturating_add(2), u16::try_from(alen).map_err(|_| EncodeError::TooLong("path attributes"))?);
+        set_u16(
+            msg,
+            HEADER_LEN.saturating_add(2),
+            u16::try_from(alen).map_err(|_| EncodeError::TooLong("path attributes"))?,
+        );
         Ok(())
     })
 }
@@ -76,18 +94,38 @@ pub fn withdraw(routes: &NlriList, ctx: &Context) -> Result<Vec<Vec<u8>>, Encode
     if routes.family() == Some(Family::Ipv4Unicast) {
         // header | withdrawn len | withdrawn | 0000
         return split_run(&head, &[0, 0], &run, &ends, ctx, |msg, nlri_len| {
-            set_u16(msg, HEADER_LEN, u16::try_from(nlri_len).map_err(|_| EncodeError::TooLong("withdrawn routes"))?);
+            set_u16(
+                msg,
+                HEADER_LEN,
+                u16::try_from(nlri_len).map_err(|_| EncodeError::TooLong("withdrawn routes"))?,
+            );
             Ok(())
         });
     }
     let a = routes.afi_safi();
-    head.extend_from_slice(&[0, 0, flag::OPTIONAL | flag::EXTENDED_LENGTH, code::MP_UNREACH, 0, 0]);
+    head.extend_from_slice(&[
+        0,
+        0,
+        flag::OPTIONAL | flag::EXTENDED_LENGTH,
+        code::MP_UNREACH,
+        0,
+        0,
+    ]);
     head.extend_from_slice(&a.afi.to_be_bytes());
     head.push(a.safi);
     split_run(&head, &[], &run, &ends, ctx, |msg, nlri_len| {
         let mp_len = nlri_len.saturating_add(3);
-        set_u16(msg, HEADER_LEN.saturating_add(6), u16::try_from(mp_len).map_err(|_| EncodeError::TooLong("MP_UNREACH_NLRI"))?);
-        set_u16(msg, HEADER_LEN.saturating_add(2), u16::try_from(mp_len.saturating_add(4)).map_err(|_| EncodeError::TooLong("path attributes"))?);
+        set_u16(
+            msg,
+            HEADER_LEN.saturating_add(6),
+            u16::try_from(mp_len).map_err(|_| EncodeError::TooLong("MP_UNREACH_NLRI"))?,
+        );
+        set_u16(
+            msg,
+            HEADER_LEN.saturating_add(2),
+            u16::try_from(mp_len.saturating_add(4))
+                .map_err(|_| EncodeError::TooLong("path attributes"))?,
+        );
         Ok(())
     })
 }
@@ -103,7 +141,9 @@ fn split_run(
 ) -> Result<Vec<Vec<u8>>, EncodeError> {
     let max = ctx.max_message_len();
     let fixed = head.len().saturating_add(tail.len());
-    let room = max.checked_sub(fixed).ok_or(EncodeError::MessageTooLong { len: fixed, max })?;
+    let room = max
+        .checked_sub(fixed)
+        .ok_or(EncodeError::MessageTooLong { len: fixed, max })?;
     let mut out = Vec::new();
     let mut start = 0usize;
     let mut k = 0usize;
@@ -118,7 +158,10 @@ fn split_run(
             k = k.saturating_add(1);
         }
         if end == start {
-            let len = ends.get(k).map_or(0, |e| e.saturating_sub(start)).saturating_add(fixed);
+            let len = ends
+                .get(k)
+                .map_or(0, |e| e.saturating_sub(start))
+                .saturating_add(fixed);
             return Err(EncodeError::MessageTooLong { len, max });
         }
         let chunk = run.get(start..end).unwrap_or(&[]);
@@ -148,7 +191,10 @@ mod tests {
             (0..n)
                 .map(|i| {
                     let [_, a, b, _] = i.to_be_bytes();
-                    Ipv4Nlri { path_id: None, prefix: format!("10.{a}.{b}.0/24").parse().unwrap() }
+                    Ipv4Nlri {
+                        path_id: None,
+                        prefix: format!("10.{a}.{b}.0/24").parse().unwrap(),
+                    }
                 })
                 .collect(),
         )
@@ -163,14 +209,22 @@ mod tests {
             med: Some(0),
             ..Default::default()
         };
-        let msgs = announce(&attrs, NextHop::Ipv4(Ipv4Addr::new(192, 0, 2, 1)), &routes(3000), &ctx).unwrap();
+        let msgs = announce(
+            &attrs,
+            NextHop::Ipv4(Ipv4Addr::new(192, 0, 2, 1)),
+            &routes(3000),
+            &ctx,
+        )
+        .unwrap();
         assert!(msgs.len() >= 3);
         let mut total = 0;
         for m in &msgs {
             assert!(m.len() <= 4096);
             let r = decode_message(m, &ctx).unwrap();
             assert!(r.verdict.is_clean(), "{:?}", r.verdict);
-            let Message::Update(u) = r.message else { panic!() };
+            let Message::Update(u) = r.message else {
+                panic!()
+            };
             assert_eq!(u.attributes.next_hop, Some(Ipv4Addr::new(192, 0, 2, 1)));
             total += u.nlri.len();
         }
@@ -178,8 +232,17 @@ mod tests {
         // About 1009 /24s per 4096-octet UPDATE (performance.md §4.1).
         assert!(msgs.first().map_or(0, |m| m.len()) > 4000);
 
-        let ext = Context { extended_message: true, ..ctx };
-        let big = announce(&attrs, NextHop::Ipv4(Ipv4Addr::new(192, 0, 2, 1)), &routes(3000), &ext).unwrap();
+        let ext = Context {
+            extended_message: true,
+            ..ctx
+        };
+        let big = announce(
+            &attrs,
+            NextHop::Ipv4(Ipv4Addr::new(192, 0, 2, 1)),
+            &routes(3000),
+            &ext,
+        )
+        .unwrap();
         assert_eq!(big.len(), 1);
 
         let w = withdraw(&routes(3000), &ctx).unwrap();

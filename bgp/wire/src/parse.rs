@@ -10,8 +10,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use nom::bytes::complete::take;
-use nom::Parser;
 use nom::number::complete::{be_u16, be_u32, be_u8};
+use nom::Parser;
 use serde::Serialize;
 
 /// What went wrong in a parser.
@@ -53,7 +53,11 @@ impl<'a> nom::error::ParseError<&'a [u8]> for PErr {
             nom::error::ErrorKind::Eof => ErrorKind::Truncated,
             _ => ErrorKind::Invalid,
         };
-        PErr { remaining: input.len(), field: "", kind }
+        PErr {
+            remaining: input.len(),
+            field: "",
+            kind,
+        }
     }
 
     fn append(_input: &'a [u8], _kind: nom::error::ErrorKind, other: Self) -> Self {
@@ -88,21 +92,36 @@ pub struct DecodeError {
 impl DecodeError {
     /// Builds an error at `offset`.
     pub const fn new(offset: usize, field: &'static str, kind: ErrorKind) -> Self {
-        DecodeError { offset, field, kind }
+        DecodeError {
+            offset,
+            field,
+            kind,
+        }
     }
 
     /// Shifts the offset by `base` (the position of a sub-buffer in its parent).
     pub fn shifted(self, base: usize) -> Self {
-        DecodeError { offset: self.offset.saturating_add(base), ..self }
+        DecodeError {
+            offset: self.offset.saturating_add(base),
+            ..self
+        }
     }
 }
 
 /// Converts a parser failure inside `whole` into a [`DecodeError`].
-pub(crate) fn to_decode_error(whole: &[u8], err: nom::Err<PErr>, default_field: &'static str) -> DecodeError {
+pub(crate) fn to_decode_error(
+    whole: &[u8],
+    err: nom::Err<PErr>,
+    default_field: &'static str,
+) -> DecodeError {
     match err {
         nom::Err::Error(e) | nom::Err::Failure(e) => DecodeError {
             offset: whole.len().saturating_sub(e.remaining),
-            field: if e.field.is_empty() { default_field } else { e.field },
+            field: if e.field.is_empty() {
+                default_field
+            } else {
+                e.field
+            },
             kind: e.kind,
         },
         nom::Err::Incomplete(_) => DecodeError {
@@ -132,12 +151,20 @@ pub(crate) fn parse_all<'a, T>(
 
 /// A parser failure at `input` for `field`.
 pub(crate) fn invalid<'a, T>(input: &'a [u8], field: &'static str) -> PResult<'a, T> {
-    Err(nom::Err::Error(PErr { remaining: input.len(), field, kind: ErrorKind::Invalid }))
+    Err(nom::Err::Error(PErr {
+        remaining: input.len(),
+        field,
+        kind: ErrorKind::Invalid,
+    }))
 }
 
 /// A truncation failure at `input` for `field`.
 pub(crate) fn truncated<'a, T>(input: &'a [u8], field: &'static str) -> PResult<'a, T> {
-    Err(nom::Err::Error(PErr { remaining: input.len(), field, kind: ErrorKind::Truncated }))
+    Err(nom::Err::Error(PErr {
+        remaining: input.len(),
+        field,
+        kind: ErrorKind::Truncated,
+    }))
 }
 
 /// Names the field a sub-parser reads, for error reports.

@@ -53,7 +53,12 @@ pub enum PrefixSidTlv {
 fn arb_srgb(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Vec<(u32, u32)>> {
     let n = u.int_in_range(0..=4usize)?;
     (0..n)
-        .map(|_| Ok((u.int_in_range(0..=0x00ff_ffff)?, u.int_in_range(0..=0x00ff_ffff)?)))
+        .map(|_| {
+            Ok((
+                u.int_in_range(0..=0x00ff_ffff)?,
+                u.int_in_range(0..=0x00ff_ffff)?,
+            ))
+        })
         .collect()
 }
 
@@ -147,7 +152,10 @@ fn tlv16(i: &[u8]) -> PResult<'_, (u8, &[u8])> {
     Ok((i, (t, v)))
 }
 
-fn each<'a, T>(mut i: &'a [u8], mut f: impl FnMut(u8, &'a [u8]) -> PResult<'a, T>) -> PResult<'a, Vec<T>> {
+fn each<'a, T>(
+    mut i: &'a [u8],
+    mut f: impl FnMut(u8, &'a [u8]) -> PResult<'a, T>,
+) -> PResult<'a, Vec<T>> {
     let mut out = Vec::new();
     while !i.is_empty() {
         let (rest, (t, v)) = tlv16(i)?;
@@ -181,7 +189,10 @@ impl PrefixSid {
                 let mut r = r;
                 while !r.is_empty() {
                     let (rr, [a, b, c, d, e, f]) = array::<6>(r)?;
-                    ranges.push((u32::from_be_bytes([0, a, b, c]), u32::from_be_bytes([0, d, e, f])));
+                    ranges.push((
+                        u32::from_be_bytes([0, a, b, c]),
+                        u32::from_be_bytes([0, d, e, f]),
+                    ));
                     r = rr;
                 }
                 Ok((r, PrefixSidTlv::OriginatorSrgb { flags, ranges }))
@@ -190,7 +201,13 @@ impl PrefixSid {
                 let (r, _reserved) = u8_(val)?;
                 let (r, subs) = each(r, |st, sv| {
                     if st != 1 {
-                        return Ok((&[][..], Srv6SubTlv::Unknown { sub_type: st, value: sv.to_vec() }));
+                        return Ok((
+                            &[][..],
+                            Srv6SubTlv::Unknown {
+                                sub_type: st,
+                                value: sv.to_vec(),
+                            },
+                        ));
                     }
                     let (s, _r1) = u8_(sv)?;
                     let (s, sid) = ipv6(s)?;
@@ -203,23 +220,53 @@ impl PrefixSid {
                             if !x.is_empty() {
                                 return invalid(x, "sid structure length");
                             }
-                            Ok((x, Srv6SubSubTlv::SidStructure(SidStructure {
-                                locator_block_len: a,
-                                locator_node_len: b,
-                                function_len: c,
-                                argument_len: d,
-                                transposition_len: e,
-                                transposition_offset: f,
-                            })))
+                            Ok((
+                                x,
+                                Srv6SubSubTlv::SidStructure(SidStructure {
+                                    locator_block_len: a,
+                                    locator_node_len: b,
+                                    function_len: c,
+                                    argument_len: d,
+                                    transposition_len: e,
+                                    transposition_offset: f,
+                                }),
+                            ))
                         } else {
-                            Ok((&[][..], Srv6SubSubTlv::Unknown { sub_sub_type: sst, value: ssv.to_vec() }))
+                            Ok((
+                                &[][..],
+                                Srv6SubSubTlv::Unknown {
+                                    sub_sub_type: sst,
+                                    value: ssv.to_vec(),
+                                },
+                            ))
                         }
                     })?;
-                    Ok((s, Srv6SubTlv::SidInformation(SidInformation { sid, flags, endpoint_behavior, sub_sub_tlvs })))
+                    Ok((
+                        s,
+                        Srv6SubTlv::SidInformation(SidInformation {
+                            sid,
+                            flags,
+                            endpoint_behavior,
+                            sub_sub_tlvs,
+                        }),
+                    ))
                 })?;
-                Ok((r, if t == 5 { PrefixSidTlv::Srv6L3Service(subs) } else { PrefixSidTlv::Srv6L2Service(subs) }))
+                Ok((
+                    r,
+                    if t == 5 {
+                        PrefixSidTlv::Srv6L3Service(subs)
+                    } else {
+                        PrefixSidTlv::Srv6L2Service(subs)
+                    },
+                ))
             }
-            other => Ok((&[][..], PrefixSidTlv::Unknown { tlv_type: other, value: val.to_vec() })),
+            other => Ok((
+                &[][..],
+                PrefixSidTlv::Unknown {
+                    tlv_type: other,
+                    value: val.to_vec(),
+                },
+            )),
         })?;
         Ok((i, PrefixSid { tlvs }))
     }
@@ -285,7 +332,10 @@ fn encode_sub(s: &Srv6SubTlv, out: &mut Vec<u8>) {
                             st.transposition_offset,
                         ]);
                     }
-                    Srv6SubSubTlv::Unknown { sub_sub_type, value } => {
+                    Srv6SubSubTlv::Unknown {
+                        sub_sub_type,
+                        value,
+                    } => {
                         out.extend_from_slice(&[*sub_sub_type, 0, 0]);
                         out.extend_from_slice(value);
                     }
@@ -304,7 +354,11 @@ fn encode_sub(s: &Srv6SubTlv, out: &mut Vec<u8>) {
 /// Sets the 2-octet length of the TLV whose type octet is at `start`.
 fn patch_len16(out: &mut [u8], start: usize) {
     let len = out.len().saturating_sub(start).saturating_sub(3);
-    crate::open::set_u16(out, start.saturating_add(1), u16::try_from(len).unwrap_or(u16::MAX));
+    crate::open::set_u16(
+        out,
+        start.saturating_add(1),
+        u16::try_from(len).unwrap_or(u16::MAX),
+    );
 }
 
 #[cfg(test)]
@@ -319,8 +373,12 @@ mod tests {
         let b = hex::decode(hex_str.replace(' ', "")).unwrap_or_default();
         let (rest, sid) = PrefixSid::decode(&b).unwrap_or_else(|e| panic!("{e:?}"));
         assert!(rest.is_empty());
-        let Some(PrefixSidTlv::Srv6L3Service(subs)) = sid.tlvs.first() else { panic!("{sid:?}") };
-        let Some(Srv6SubTlv::SidInformation(info)) = subs.first() else { panic!() };
+        let Some(PrefixSidTlv::Srv6L3Service(subs)) = sid.tlvs.first() else {
+            panic!("{sid:?}")
+        };
+        let Some(Srv6SubTlv::SidInformation(info)) = subs.first() else {
+            panic!()
+        };
         assert_eq!(info.endpoint_behavior, 0x13);
         assert_eq!(
             info.sub_sub_tlvs.first(),

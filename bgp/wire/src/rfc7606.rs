@@ -136,10 +136,20 @@ impl Verdict {
             .iter()
             .max_by_key(|f| f.action)
             .map_or(update_error::MALFORMED_ATTRIBUTE_LIST, |f| f.subcode);
-        let data = self.notification.as_ref().map(|n| n.data.clone()).unwrap_or_default();
+        let data = self
+            .notification
+            .as_ref()
+            .map(|n| n.data.clone())
+            .unwrap_or_default();
         self.action = Some(Action::SessionReset);
         self.notification = Some(Notification::new(code::UPDATE, subcode, data));
-        self.findings.push(Finding { attribute: None, action: Action::SessionReset, subcode, reason, offset });
+        self.findings.push(Finding {
+            attribute: None,
+            action: Action::SessionReset,
+            subcode,
+            reason,
+            offset,
+        });
     }
 }
 
@@ -151,14 +161,23 @@ mod tests {
     fn strongest_action_wins_and_notification_follows() {
         let mut v = Verdict::default();
         assert!(v.is_clean());
-        let f = |action, subcode| Finding { attribute: Some(1), action, subcode, reason: "x", offset: 0 };
+        let f = |action, subcode| Finding {
+            attribute: Some(1),
+            action,
+            subcode,
+            reason: "x",
+            offset: 0,
+        };
         v.add(f(Action::Discard, 5), &[]);
         assert_eq!(v.action, Some(Action::Discard));
         assert!(v.notification.is_none());
         v.add(f(Action::SessionReset, 1), &[0x80, 0x0e, 0]);
         v.add(f(Action::TreatAsWithdraw, 6), &[]);
         assert_eq!(v.action, Some(Action::SessionReset));
-        assert_eq!(v.notification, Some(Notification::new(3, 1, vec![0x80, 0x0e, 0])));
+        assert_eq!(
+            v.notification,
+            Some(Notification::new(3, 1, vec![0x80, 0x0e, 0]))
+        );
         assert!(Action::Discard < Action::TreatAsWithdraw);
         assert!(Action::AfiSafiDisable < Action::SessionReset);
     }

@@ -30,7 +30,11 @@ pub struct RouteRefresh {
 impl RouteRefresh {
     /// A normal request for one family.
     pub fn request(afi_safi: AfiSafi) -> RouteRefresh {
-        RouteRefresh { afi_safi, subtype: subtype::NORMAL, orf: vec![] }
+        RouteRefresh {
+            afi_safi,
+            subtype: subtype::NORMAL,
+            orf: vec![],
+        }
     }
 
     /// Decodes the body. A body shorter than 4 octets is the RFC 7313 "Invalid Message
@@ -42,7 +46,11 @@ impl RouteRefresh {
                 subtype: *st,
                 orf: orf.to_vec(),
             }),
-            _ => Err(DecodeError::new(body.len(), "route-refresh", ErrorKind::Truncated)),
+            _ => Err(DecodeError::new(
+                body.len(),
+                "route-refresh",
+                ErrorKind::Truncated,
+            )),
         }
     }
 

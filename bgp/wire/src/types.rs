@@ -152,7 +152,8 @@ impl FamilySet {
     }
 
     fn bit(family: Family) -> u8 {
-        1u8.checked_shl(u32::try_from(family.index()).unwrap_or(0)).unwrap_or(0)
+        1u8.checked_shl(u32::try_from(family.index()).unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// Whether `family` is in the set.
@@ -340,7 +341,11 @@ impl MplsLabel {
     /// Decodes the 3-octet wire form.
     pub fn from_bytes(b: [u8; 3]) -> MplsLabel {
         let raw = u32::from_be_bytes([0, b[0], b[1], b[2]]);
-        MplsLabel { label: raw >> 4, tc: (b[2] >> 1) & 0x07, bos: b[2] & 0x01 != 0 }
+        MplsLabel {
+            label: raw >> 4,
+            tc: (b[2] >> 1) & 0x07,
+            bos: b[2] & 0x01 != 0,
+        }
     }
 
     /// The 3-octet wire form.
@@ -537,7 +542,10 @@ impl RouteDistinguisher {
         let [t0, t1, v0, v1, v2, v3, v4, v5] = b;
         let rd_type = u16::from_be_bytes([t0, t1]);
         let value = [v0, v1, v2, v3, v4, v5];
-        match u8::try_from(rd_type).ok().and_then(|t| AdminValue::from_parts(t, value)) {
+        match u8::try_from(rd_type)
+            .ok()
+            .and_then(|t| AdminValue::from_parts(t, value))
+        {
             Some(known) => RouteDistinguisher::Known(known),
             None => RouteDistinguisher::Other { rd_type, value },
         }
@@ -613,7 +621,10 @@ mod tests {
         s.insert(Family::Ipv4Unicast);
         assert!(s.contains(Family::L2vpnEvpn));
         assert!(!s.contains(Family::Ipv6Vpn));
-        assert_eq!(s.iter().collect::<Vec<_>>(), vec![Family::Ipv4Unicast, Family::L2vpnEvpn]);
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![Family::Ipv4Unicast, Family::L2vpnEvpn]
+        );
         s.remove(Family::Ipv4Unicast);
         assert_eq!(s.iter().count(), 1);
         assert_eq!(FamilySet::all().iter().count(), 5);
@@ -651,6 +662,9 @@ mod tests {
         assert!(Mac([0x01, 0, 0x5e, 0, 0, 1]).is_multicast());
         assert!(Mac([0xff; 6]).is_broadcast());
         assert!(!Mac([0x02, 6, 0x0a, 0x0e, 0xfa, 0xf3]).is_multicast());
-        assert_eq!(Mac([0x02, 6, 0x0a, 0x0e, 0xfa, 0xf3]).to_string(), "02:06:0a:0e:fa:f3");
+        assert_eq!(
+            Mac([0x02, 6, 0x0a, 0x0e, 0xfa, 0xf3]).to_string(),
+            "02:06:0a:0e:fa:f3"
+        );
     }
 }

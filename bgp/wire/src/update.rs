@@ -54,10 +54,16 @@ impl Update {
         }
         let withdrawn = match afi_safi.family() {
             Some(f) => NlriList::empty(f),
-            None => NlriList::Other { afi_safi, raw: vec![] },
+            None => NlriList::Other {
+                afi_safi,
+                raw: vec![],
+            },
         };
         Update {
-            attributes: PathAttributes { mp_unreach: Some(MpUnreach { withdrawn }), ..Default::default() },
+            attributes: PathAttributes {
+                mp_unreach: Some(MpUnreach { withdrawn }),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -72,7 +78,14 @@ impl Update {
             return Some(Family::Ipv4Unicast.afi_safi());
         }
         match &a.mp_unreach {
-            Some(u) if u.withdrawn.is_empty() && *a == (PathAttributes { mp_unreach: a.mp_unreach.clone(), ..Default::default() }) => {
+            Some(u)
+                if u.withdrawn.is_empty()
+                    && *a
+                        == (PathAttributes {
+                            mp_unreach: a.mp_unreach.clone(),
+                            ..Default::default()
+                        }) =>
+            {
                 Some(u.withdrawn.afi_safi())
             }
             _ => None,
@@ -86,28 +99,54 @@ impl Update {
         let mut update = Update::default();
         let reset = |verdict: &mut Verdict, subcode: u8, reason: &'static str, offset: usize| {
             verdict.add(
-                Finding { attribute: None, action: Action::SessionReset, subcode, reason, offset },
+                Finding {
+                    attribute: None,
+                    action: Action::SessionReset,
+                    subcode,
+                    reason,
+                    offset,
+                },
                 &[],
             );
         };
         // RFC 7606 §3.b: the two length fields must fit the message.
         let Ok((rest, wlen)) = u16_(body) else {
-            reset(&mut verdict, sub::MALFORMED_ATTRIBUTE_LIST, "UPDATE shorter than 4 octets", 0);
+            reset(
+                &mut verdict,
+                sub::MALFORMED_ATTRIBUTE_LIST,
+                "UPDATE shorter than 4 octets",
+                0,
+            );
             return DecodedUpdate { update, verdict };
         };
         let wlen = usize::from(wlen);
         let (Some(withdrawn), Some(rest)) = (rest.get(..wlen), rest.get(wlen..)) else {
-            reset(&mut verdict, sub::MALFORMED_ATTRIBUTE_LIST, "withdrawn routes length overruns the message", 0);
+            reset(
+                &mut verdict,
+                sub::MALFORMED_ATTRIBUTE_LIST,
+                "withdrawn routes length overruns the message",
+                0,
+            );
             return DecodedUpdate { update, verdict };
         };
         let Ok((rest, alen)) = u16_(rest) else {
-            reset(&mut verdict, sub::MALFORMED_ATTRIBUTE_LIST, "total path attribute length missing", wlen.saturating_add(2));
+            reset(
+                &mut verdict,
+                sub::MALFORMED_ATTRIBUTE_LIST,
+                "total path attribute length missing",
+                wlen.saturating_add(2),
+            );
             return DecodedUpdate { update, verdict };
         };
         let alen = usize::from(alen);
         let attr_base = wlen.saturating_add(4);
         let (Some(attr_bytes), Some(nlri_bytes)) = (rest.get(..alen), rest.get(alen..)) else {
-            reset(&mut verdict, sub::MALFORMED_ATTRIBUTE_LIST, "total path attribute length overruns the message", attr_base.saturating_sub(2));
+            reset(
+                &mut verdict,
+                sub::MALFORMED_ATTRIBUTE_LIST,
+                "total path attribute length overruns the message",
+                attr_base.saturating_sub(2),
+            );
             return DecodedUpdate { update, verdict };
         };
         let nlri_base = attr_base.saturating_add(alen);
@@ -120,7 +159,12 @@ impl Update {
                     update.withdrawn = v;
                 }
             }
-            Err(_) => reset(&mut verdict, sub::INVALID_NETWORK_FIELD, "withdrawn routes cannot be parsed", 2),
+            Err(_) => reset(
+                &mut verdict,
+                sub::INVALID_NETWORK_FIELD,
+                "withdrawn routes cannot be parsed",
+                2,
+            ),
         }
         match decode_nlri(v4, ctx, nlri_bytes) {
             Ok((_, d)) => {
@@ -128,10 +172,21 @@ impl Update {
                     update.nlri = v;
                 }
             }
-            Err(_) => reset(&mut verdict, sub::INVALID_NETWORK_FIELD, "NLRI field cannot be parsed", nlri_base),
+            Err(_) => reset(
+                &mut verdict,
+                sub::INVALID_NETWORK_FIELD,
+                "NLRI field cannot be parsed",
+                nlri_base,
+            ),
         }
 
-        update.attributes = decode_attributes(attr_bytes, attr_base, !nlri_bytes.is_empty(), ctx, &mut verdict);
+        update.attributes = decode_attributes(
+            attr_bytes,
+            attr_base,
+            !nlri_bytes.is_empty(),
+            ctx,
+            &mut verdict,
+        );
 
         // RFC 9136 §3.1/§3.2 checks on type-5 routes: each failing route is withdrawn alone.
         if !verdict.withdraw_all() {
@@ -140,9 +195,18 @@ impl Update {
 
         // RFC 7606 §5.2: attributes but no reachable NLRI, with an error beyond discard.
         let reachable = !update.nlri.is_empty()
-            || update.attributes.mp_reach.as_ref().is_some_and(|m| !m.nlri.is_empty());
-        if !reachable && verdict.action > Some(Action::Discard) && verdict.action < Some(Action::SessionReset) && !attr_bytes.is_empty() {
-            verdict.escalate("malformed attribute in an UPDATE without reachable NLRI (RFC 7606 §5.2)", attr_base);
+            || update
+                .attributes
+                .mp_reach
+                .as_ref()
+                .is_some_and(|m| !m.nlri.is_empty());
+        // (Treat-as-withdraw needs NLRI to withdraw; an AFI/SAFI disable already names what
+        // to stop using, so it is not escalated.)
+        if !reachable && verdict.action == Some(Action::TreatAsWithdraw) && !attr_bytes.is_empty() {
+            verdict.escalate(
+                "malformed attribute in an UPDATE without reachable NLRI (RFC 7606 §5.2)",
+                attr_base,
+            );
         }
         DecodedUpdate { update, verdict }
     }
@@ -175,25 +239,35 @@ impl Update {
 
 fn check_type5(attrs: &PathAttributes, verdict: &mut Verdict) {
     let Some(reach) = &attrs.mp_reach else { return };
-    let NlriList::L2vpnEvpn(routes) = &reach.nlri else { return };
+    let NlriList::L2vpnEvpn(routes) = &reach.nlri else {
+        return;
+    };
     let rmac: Option<Mac> = attrs.ext_communities.iter().find_map(|c| match c {
         ExtCommunity::RouterMac(m) => Some(*m),
         _ => None,
     });
     for (index, n) in routes.iter().enumerate() {
-        let EvpnRoute::IpPrefix(r) = &n.route else { continue };
+        let EvpnRoute::IpPrefix(r) = &n.route else {
+            continue;
+        };
         let gw_zero = r.gateway.is_unspecified();
         let reason = if !r.esi.is_zero() && !gw_zero {
             Some("type-5 with both ESI and gateway overlay index (RFC 9136 §3.2)")
         } else if rmac.is_some_and(|m| m.is_multicast()) {
             Some("type-5 with a multicast or broadcast Router's MAC")
-        } else if r.esi.is_zero() && gw_zero && rmac.is_none_or(|m| m.is_zero()) && r.label.raw() == 0 {
+        } else if r.esi.is_zero()
+            && gw_zero
+            && rmac.is_none_or(|m| m.is_zero())
+            && r.label.raw() == 0
+        {
             Some("type-5 with no overlay index, no Router's MAC and label 0 (RFC 9136 §3.1)")
         } else {
             None
         };
         if let Some(reason) = reason {
-            verdict.withdrawn_routes.push(RouteFinding { index, reason });
+            verdict
+                .withdrawn_routes
+                .push(RouteFinding { index, reason });
         }
     }
 }
@@ -208,21 +282,35 @@ mod tests {
         // IPv4: 0000 0000.
         let d = Update::decode(&[0, 0, 0, 0], &ctx);
         assert!(d.verdict.is_clean());
-        assert_eq!(d.update.end_of_rib_family(), Some(Family::Ipv4Unicast.afi_safi()));
+        assert_eq!(
+            d.update.end_of_rib_family(),
+            Some(Family::Ipv4Unicast.afi_safi())
+        );
         // EVPN, FRR's short form: 0000 0006 800f03 0019 46.
         let short = hex::decode("00000006800f03001946").unwrap_or_default();
         let d = Update::decode(&short, &ctx);
         assert!(d.verdict.is_clean(), "{:?}", d.verdict);
-        assert_eq!(d.update.end_of_rib_family(), Some(Family::L2vpnEvpn.afi_safi()));
+        assert_eq!(
+            d.update.end_of_rib_family(),
+            Some(Family::L2vpnEvpn.afi_safi())
+        );
         let mut out = Vec::new();
-        Update::end_of_rib(Family::L2vpnEvpn.afi_safi()).encode_body(&ctx, &mut out).unwrap_or_default();
+        Update::end_of_rib(Family::L2vpnEvpn.afi_safi())
+            .encode_body(&ctx, &mut out)
+            .unwrap_or_default();
         assert_eq!(out, short);
         // Extended-length form: 0000 0007 900f 0003 0019 46.
         let long = hex::decode("00000007900f0003001946").unwrap_or_default();
         let d = Update::decode(&long, &ctx);
-        assert_eq!(d.update.end_of_rib_family(), Some(Family::L2vpnEvpn.afi_safi()));
+        assert_eq!(
+            d.update.end_of_rib_family(),
+            Some(Family::L2vpnEvpn.afi_safi())
+        );
         // Labeled unicast (1/4), a family we do not model: still recognised.
         let lu = hex::decode("00000007900f0003000104").unwrap_or_default();
-        assert_eq!(Update::decode(&lu, &ctx).update.end_of_rib_family(), Some(AfiSafi::new(1, 4)));
+        assert_eq!(
+            Update::decode(&lu, &ctx).update.end_of_rib_family(),
+            Some(AfiSafi::new(1, 4))
+        );
     }
 }
