@@ -35,7 +35,7 @@ fn fix_path_ids(list: &mut NlriList, ctx: &Context) {
         };
     };
     let labels = ctx.vpn_labels();
-    let fix_labels = |l: &mut Vec<MplsLabel>| {
+    let fix_labels = |l: &mut bgp_wire::nlri::LabelStack| {
         l.resize(
             labels,
             MplsLabel {
@@ -172,6 +172,8 @@ fn canonical(msg: &mut Message, ctx: &Context) {
             o.extended_params |= o.needs_extended_params();
         }
         Message::Update(u) => canonical_update(u, ctx),
+        // BoRR and EoRR carry no ORF entries (RFC 7313 §5: any other length is 7/1).
+        Message::RouteRefresh(rr) if rr.subtype == 1 || rr.subtype == 2 => rr.orf.clear(),
         Message::Notification(_) | Message::Keepalive | Message::RouteRefresh(_) => {}
     }
 }

@@ -5,7 +5,8 @@
 //! RFC) prescribes. Once the UPDATE is treat-as-withdraw, no further attribute is used: only
 //! MP_REACH / MP_UNREACH are still decoded, because the NLRI must be found to be withdrawn.
 //! The model keeps one slot per attribute, so duplicates keep the first (RFC 7606 §3.g) and
-//! the encoder writes a canonical order: MP_REACH, MP_UNREACH, then ascending type code.
+//! the encoder writes a canonical order: MP_REACH, MP_UNREACH, the modelled attributes by
+//! ascending type code, then the attributes kept raw in the order received.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -148,8 +149,9 @@ pub struct AsSegment {
 
 #[cfg(feature = "arbitrary")]
 fn arb_asns(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Vec<u32>> {
+    // AS 0 is not allowed in a path (RFC 7607).
     let n = u.int_in_range(1..=8usize)?;
-    (0..n).map(|_| u.arbitrary()).collect()
+    (0..n).map(|_| u.int_in_range(1..=u32::MAX)).collect()
 }
 
 /// AS_PATH or AS4_PATH.
@@ -236,12 +238,16 @@ impl AsPath {
             return self.clone();
         }
         let mut keep = n.saturating_sub(m);
-        let mut segments = Vec::new();
+        let mut segments: Vec<AsSegment> = Vec::new();
         for seg in &self.segments {
-            if keep == 0 {
-                break;
-            }
             match seg.kind {
+                // "A valid AS_CONFED_SEQUENCE or AS_CONFED_SET path segment SHALL be prepended
+                // if it is either the leading path segment or is adjacent to a path segment
+                // that is prepended": it counts no AS, so it is kept until the first AS that
+                // is not needed. (Fix: the loop stopped as soon as no AS was needed, dropping
+                // a leading confederation segment when both paths have the same length.)
+                SegmentType::ConfedSequence | SegmentType::ConfedSet => segments.push(seg.clone()),
+                _ if keep == 0 => break,
                 SegmentType::Sequence => {
                     let take = keep.min(seg.asns.len());
                     segments.push(AsSegment {
@@ -254,10 +260,19 @@ impl AsPath {
                     segments.push(seg.clone());
                     keep = keep.saturating_sub(1);
                 }
-                SegmentType::ConfedSequence | SegmentType::ConfedSet => segments.push(seg.clone()),
             }
         }
-        segments.extend(as4.segments.iter().cloned());
+        // The leading ASes are prepended to AS4_PATH: a sequence meeting a sequence is one
+        // segment (as FRR normalises it), so the result equals the path a 4-octet speaker
+        // would have sent.
+        let mut rest = as4.segments.iter().cloned();
+        if let (Some(last), Some(first)) = (segments.last_mut(), as4.segments.first()) {
+            if last.kind == SegmentType::Sequence && first.kind == SegmentType::Sequence {
+                last.asns.extend_from_slice(&first.asns);
+                rest.next();
+            }
+        }
+        segments.extend(rest);
         AsPath { segments }
     }
 
@@ -510,7 +525,9 @@ fn arb_next_hop(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Option
 #[cfg(feature = "arbitrary")]
 fn arb_raw_attrs(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Vec<RawAttribute>> {
     // Distinct codes this crate keeps raw, with a flag pattern that is not an error.
-    const CODES: [u8; 6] = [code::AIGP, code::ATTR_SET, 41, 99, 200, 241];
+    // (AIGP and ATTR_SET are kept raw too, but their values are checked, so arbitrary
+    // bytes would not be well formed.)
+    const CODES: [u8; 6] = [41, 99, 200, 201, 241, 250];
     let mut out = Vec::new();
     for c in CODES {
         if u.ratio(1, 4)? {
@@ -577,6 +594,12 @@ fn rule(code_: u8) -> Option<Rule> {
         | code::OTC
         | code::PREFIX_SID
         | code::IPV6_EXTENDED_COMMUNITIES => ot,
+        // Kept raw, but recognised: their flags are checked (RFC 7606 §3.c) rather than
+        // taking a well-known-looking one for an unrecognised well-known attribute (a session
+        // reset). RFC 9012 / RFC 6368: optional transitive; RFC 5543 / RFC 7311: optional
+        // non-transitive.
+        code::TUNNEL_ENCAPSULATION | code::ATTR_SET => ot,
+        code::TRAFFIC_ENGINEERING | code::AIGP => on,
         _ => return None,
     })
 }
@@ -588,7 +611,8 @@ fn malformed_action(code_: u8, peer: PeerType) -> Action {
         | code::AGGREGATOR
         | code::AS4_PATH
         | code::AS4_AGGREGATOR
-        | code::PREFIX_SID => Action::Discard,
+        | code::PREFIX_SID
+        | code::AIGP => Action::Discard,
         code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST
             if peer == PeerType::External =>
         {
@@ -596,6 +620,25 @@ fn malformed_action(code_: u8, peer: PeerType) -> Action {
         }
         code::MP_REACH | code::MP_UNREACH => Action::AfiSafiDisable,
         _ => Action::TreatAsWithdraw,
+    }
+}
+
+/// The action for Attribute Flags that conflict with the attribute's definition.
+///
+/// RFC 7606 §3.c: an Optional or Transitive bit in conflict makes the attribute malformed and
+/// the UPDATE treat-as-withdraw, "unless the specification for the attribute mandates
+/// different handling for incorrect Attribute Flags": RFC 8669 §6 (Prefix-SID) and RFC 7311
+/// §3.2 (AIGP) say attribute discard, RFC 7606 §5.3 says MP_REACH / MP_UNREACH reset. The
+/// length rules of §7.6 / §7.7 (ATOMIC_AGGREGATE, AGGREGATOR discard) do not cover flags.
+/// (Fix: those two and AS4_PATH / AS4_AGGREGATOR used their length action, discard.)
+/// A Partial bit alone in conflict is not covered by §3.c; it falls under §3.e / §3.f, the
+/// attribute's own action.
+fn flags_action(code_: u8, ot_conflict: bool, malformed: Action) -> Action {
+    match code_ {
+        code::MP_REACH | code::MP_UNREACH => Action::SessionReset,
+        code::PREFIX_SID | code::AIGP => Action::Discard,
+        _ if ot_conflict => Action::TreatAsWithdraw,
+        _ => malformed,
     }
 }
 
@@ -610,6 +653,16 @@ fn subcode_for(code_: u8) -> u8 {
     }
 }
 
+/// What the attribute walk saw besides the values, for RFC 7606 §5.2.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Seen {
+    /// An MP_REACH_NLRI attribute was present, whether it could be decoded or not.
+    pub(crate) mp_reach: bool,
+    /// The attribute field held something other than MP_UNREACH_NLRI: another attribute,
+    /// or bytes that could not be walked.
+    pub(crate) other_than_mp_unreach: bool,
+}
+
 /// Walks the attribute list of an UPDATE body. `base` is the offset of `input` in the body.
 /// `has_nlri_field` tells whether the UPDATE's NLRI field is non-empty (NEXT_HOP is then
 /// mandatory).
@@ -619,9 +672,10 @@ pub(crate) fn decode_attributes(
     has_nlri_field: bool,
     ctx: &Context,
     verdict: &mut Verdict,
-) -> PathAttributes {
+) -> (PathAttributes, Seen) {
     let mut attrs = PathAttributes::default();
     let mut seen = [false; 256];
+    let mut walk = Seen::default();
     let mut i = input;
     while !i.is_empty() {
         let at = base.saturating_add(input.len().saturating_sub(i.len()));
@@ -644,12 +698,25 @@ pub(crate) fn decode_attributes(
         })(i);
         let Ok((rest, (flags, code_, value, hlen))) = header else {
             let attr = i.get(1).copied();
+            walk.other_than_mp_unreach = true;
+            // RFC 7606 §4 makes an overrun treat-as-withdraw, but treat-as-withdraw needs the
+            // MP_REACH / MP_UNREACH NLRI parsed (§5.3, §3.j): an overrunning MP attribute is a
+            // session reset. (Fix: it was treat-as-withdraw, leaving its routes unknown.)
+            let mp = matches!(attr, Some(code::MP_REACH | code::MP_UNREACH));
             verdict.add(
                 Finding {
                     attribute: attr,
-                    action: Action::TreatAsWithdraw,
+                    action: if mp {
+                        Action::SessionReset
+                    } else {
+                        Action::TreatAsWithdraw
+                    },
                     subcode: sub::ATTRIBUTE_LENGTH,
-                    reason: "attribute overruns the attribute field",
+                    reason: if mp {
+                        "MP attribute overruns the attribute field"
+                    } else {
+                        "attribute overruns the attribute field"
+                    },
                     offset: at,
                 },
                 i,
@@ -661,6 +728,8 @@ pub(crate) fn decode_attributes(
         i = rest;
 
         let is_mp = code_ == code::MP_REACH || code_ == code::MP_UNREACH;
+        walk.mp_reach |= code_ == code::MP_REACH;
+        walk.other_than_mp_unreach |= code_ != code::MP_UNREACH;
         let slot = seen.get_mut(usize::from(code_));
         if let Some(s) = slot {
             if *s {
@@ -691,24 +760,33 @@ pub(crate) fn decode_attributes(
             }
             *s = true;
         }
-        // Once treat-as-withdraw, only the NLRI-carrying attributes matter.
-        if verdict.withdraw_all() && !is_mp {
-            continue;
-        }
-        let fail = |action: Action, reason: &'static str, verdict: &mut Verdict| {
+        let add = |action: Action, subcode: u8, reason: &'static str, verdict: &mut Verdict| {
             verdict.add(
                 Finding {
                     attribute: Some(code_),
                     action,
-                    subcode: subcode_for(code_),
+                    subcode,
                     reason,
                     offset: at,
                 },
                 raw,
             );
         };
+        let fail = |action: Action, reason: &'static str, verdict: &mut Verdict| {
+            add(action, subcode_for(code_), reason, verdict);
+        };
+        // RFC 4271 §6.3: a length that conflicts with the type code is an Attribute Length
+        // Error whatever the attribute. (Fix: length errors used the attribute's value
+        // subcode, e.g. 3/6 for an ORIGIN of length 2, in an escalated NOTIFICATION.)
+        let fail_len = |action: Action, reason: &'static str, verdict: &mut Verdict| {
+            add(action, sub::ATTRIBUTE_LENGTH, reason, verdict);
+        };
 
         let Some(r) = rule(code_) else {
+            // Checked before the treat-as-withdraw short cut below: a session reset is
+            // stronger and RFC 7606 §3.h wants the strongest action whatever the order of the
+            // attributes. (Fix: an unrecognised well-known attribute after a treat-as-withdraw
+            // error was skipped, so the verdict depended on attribute order.)
             if flags & flag::OPTIONAL == 0 {
                 verdict.add(
                     Finding {
@@ -722,14 +800,7 @@ pub(crate) fn decode_attributes(
                 );
                 continue;
             }
-            if code_ == code::IPV6_EXTENDED_COMMUNITIES
-                && (value.is_empty() || value.len() % 20 != 0)
-            {
-                fail(
-                    Action::TreatAsWithdraw,
-                    "length not a multiple of 20",
-                    verdict,
-                );
+            if verdict.withdraw_all() {
                 continue;
             }
             attrs.other.push(RawAttribute {
@@ -740,27 +811,14 @@ pub(crate) fn decode_attributes(
             continue;
         };
 
-        let action = malformed_action(code_, ctx.peer);
-        // Flags (RFC 7606 §3.c): Optional and Transitive must match the definition; Partial
-        // only on optional transitive attributes.
-        let o = flags & flag::OPTIONAL != 0;
-        let t = flags & flag::TRANSITIVE != 0;
-        let p = flags & flag::PARTIAL != 0;
-        if o != r.optional || t != r.transitive || (p && !(r.optional && r.transitive)) {
-            let act = if is_mp { Action::SessionReset } else { action };
-            verdict.add(
-                Finding {
-                    attribute: Some(code_),
-                    action: act,
-                    subcode: sub::ATTRIBUTE_FLAGS,
-                    reason: "attribute flags conflict with the attribute's definition",
-                    offset: at,
-                },
-                raw,
-            );
+        // Once treat-as-withdraw, only the NLRI-carrying attributes matter.
+        if verdict.withdraw_all() && !is_mp {
             continue;
         }
-        // Attributes that eBGP peers must not send are discarded whatever they hold.
+        let action = malformed_action(code_, ctx.peer);
+        // Attributes that eBGP peers must not send are discarded whatever they hold, flags
+        // included (checked first: a flags conflict on an attribute that is dropped anyway
+        // must not withdraw the routes).
         if ctx.peer == PeerType::External
             && matches!(
                 code_,
@@ -782,12 +840,27 @@ pub(crate) fn decode_attributes(
             );
             continue;
         }
+        // Flags (RFC 7606 §3.c): Optional and Transitive must match the definition; Partial
+        // only on optional transitive attributes.
+        let o = flags & flag::OPTIONAL != 0;
+        let t = flags & flag::TRANSITIVE != 0;
+        let p = flags & flag::PARTIAL != 0;
+        let ot_conflict = o != r.optional || t != r.transitive;
+        if ot_conflict || (p && !(r.optional && r.transitive)) {
+            add(
+                flags_action(code_, ot_conflict, action),
+                sub::ATTRIBUTE_FLAGS,
+                "attribute flags conflict with the attribute's definition",
+                verdict,
+            );
+            continue;
+        }
         // RFC 7606 §4: zero length is malformed except for AS_PATH and ATOMIC_AGGREGATE.
         if value.is_empty() && code_ != code::AS_PATH && code_ != code::ATOMIC_AGGREGATE {
             if is_mp {
                 fail(Action::SessionReset, "MP attribute too short", verdict);
             } else {
-                fail(action, "zero-length attribute", verdict);
+                fail_len(action, "zero-length attribute", verdict);
             }
             continue;
         }
@@ -800,11 +873,17 @@ pub(crate) fn decode_attributes(
                 [1] => attrs.origin = Some(Origin::Egp),
                 [2] => attrs.origin = Some(Origin::Incomplete),
                 [_] => fail(action, "undefined ORIGIN value", verdict),
-                _ => fail(action, "ORIGIN length is not 1", verdict),
+                _ => fail_len(action, "ORIGIN length is not 1", verdict),
             },
             code::AS_PATH | code::AS4_PATH => {
                 let four = code_ == code::AS4_PATH || ctx.four_octet_as;
                 match AsPath::decode(value, four) {
+                    // RFC 7607 §2: AS 0 in AS_PATH or AS4_PATH makes it malformed (AS_PATH:
+                    // treat-as-withdraw; AS4_PATH: discard, its `action`). (Fix: only
+                    // AGGREGATOR was checked.)
+                    Ok(path) if path.segments.iter().any(|s| s.asns.contains(&0)) => {
+                        fail(action, "AS 0 in the path (RFC 7607)", verdict)
+                    }
                     Ok(path) if code_ == code::AS_PATH => attrs.as_path = Some(path),
                     Ok(path) => {
                         if path.segments.iter().any(|s| {
@@ -825,21 +904,21 @@ pub(crate) fn decode_attributes(
                     fail(action, "NEXT_HOP is not a usable unicast address", verdict)
                 }
                 Some(a) => attrs.next_hop = Some(a),
-                None => fail(action, "NEXT_HOP length is not 4", verdict),
+                None => fail_len(action, "NEXT_HOP length is not 4", verdict),
             },
             code::MED => match u32v(value) {
                 Some(m) => attrs.med = Some(m),
-                None => fail(action, "MULTI_EXIT_DISC length is not 4", verdict),
+                None => fail_len(action, "MULTI_EXIT_DISC length is not 4", verdict),
             },
             code::LOCAL_PREF => match u32v(value) {
                 Some(m) => attrs.local_pref = Some(m),
-                None => fail(action, "LOCAL_PREF length is not 4", verdict),
+                None => fail_len(action, "LOCAL_PREF length is not 4", verdict),
             },
             code::ATOMIC_AGGREGATE => {
                 if value.is_empty() {
                     attrs.atomic_aggregate = true;
                 } else {
-                    fail(action, "ATOMIC_AGGREGATE length is not 0", verdict);
+                    fail_len(action, "ATOMIC_AGGREGATE length is not 0", verdict);
                 }
             }
             code::AGGREGATOR | code::AS4_AGGREGATOR => {
@@ -859,12 +938,12 @@ pub(crate) fn decode_attributes(
                     Some(g) if g.asn == 0 => fail(action, "aggregator AS 0 (RFC 7607)", verdict),
                     Some(g) if code_ == code::AGGREGATOR => attrs.aggregator = Some(g),
                     Some(g) => attrs.as4_aggregator = Some(g),
-                    None => fail(action, "aggregator length", verdict),
+                    None => fail_len(action, "aggregator length", verdict),
                 }
             }
             code::COMMUNITIES => {
                 if value.len() % 4 != 0 {
-                    fail(action, "COMMUNITIES length not a multiple of 4", verdict);
+                    fail_len(action, "COMMUNITIES length not a multiple of 4", verdict);
                 } else {
                     attrs.communities = value
                         .chunks_exact(4)
@@ -874,18 +953,18 @@ pub(crate) fn decode_attributes(
             }
             code::ORIGINATOR_ID => match v4(value) {
                 Some(a) => attrs.originator_id = Some(a),
-                None => fail(action, "ORIGINATOR_ID length is not 4", verdict),
+                None => fail_len(action, "ORIGINATOR_ID length is not 4", verdict),
             },
             code::CLUSTER_LIST => {
                 if value.len() % 4 != 0 {
-                    fail(action, "CLUSTER_LIST length not a multiple of 4", verdict);
+                    fail_len(action, "CLUSTER_LIST length not a multiple of 4", verdict);
                 } else {
                     attrs.cluster_list = value.chunks_exact(4).filter_map(v4).collect();
                 }
             }
             code::EXTENDED_COMMUNITIES => {
                 if value.len() % 8 != 0 {
-                    fail(
+                    fail_len(
                         action,
                         "EXTENDED_COMMUNITIES length not a multiple of 8",
                         verdict,
@@ -899,7 +978,7 @@ pub(crate) fn decode_attributes(
             }
             code::LARGE_COMMUNITY => {
                 if value.len() % 12 != 0 {
-                    fail(
+                    fail_len(
                         action,
                         "LARGE_COMMUNITY length not a multiple of 12",
                         verdict,
@@ -922,12 +1001,12 @@ pub(crate) fn decode_attributes(
             code::OTC => match u32v(value) {
                 Some(0) => fail(action, "OTC AS is 0", verdict),
                 Some(a) => attrs.otc = Some(a),
-                None => fail(action, "OTC length is not 4", verdict),
+                None => fail_len(action, "OTC length is not 4", verdict),
             },
             code::PMSI_TUNNEL => match value {
                 [flags_, tt, l0, l1, l2, id @ ..] => {
                     if *tt == PmsiTunnel::INGRESS_REPLICATION && id.len() != 4 && id.len() != 16 {
-                        fail(action, "PMSI ingress replication endpoint length", verdict);
+                        fail_len(action, "PMSI ingress replication endpoint length", verdict);
                     } else {
                         attrs.pmsi_tunnel = Some(PmsiTunnel {
                             flags: *flags_,
@@ -937,7 +1016,7 @@ pub(crate) fn decode_attributes(
                         });
                     }
                 }
-                _ => fail(action, "PMSI_TUNNEL shorter than 5 octets", verdict),
+                _ => fail_len(action, "PMSI_TUNNEL shorter than 5 octets", verdict),
             },
             code::PREFIX_SID => {
                 match crate::parse::parse_all(value, "prefix-sid", PrefixSid::decode) {
@@ -947,18 +1026,15 @@ pub(crate) fn decode_attributes(
             }
             code::MP_REACH => decode_mp_reach(value, value_at, raw, ctx, &mut attrs, verdict),
             code::MP_UNREACH => decode_mp_unreach(value, value_at, raw, ctx, &mut attrs, verdict),
-            code::IPV6_EXTENDED_COMMUNITIES => {
-                if value.len() % 20 != 0 {
-                    fail(action, "length not a multiple of 20", verdict);
-                } else {
-                    attrs.other.push(RawAttribute {
-                        flags: flags & (flag::OPTIONAL | flag::TRANSITIVE | flag::PARTIAL),
-                        code: code_,
-                        value: value.to_vec(),
-                    });
-                }
+            code::IPV6_EXTENDED_COMMUNITIES if value.len() % 20 != 0 => {
+                fail_len(action, "length not a multiple of 20", verdict);
             }
-            _ => {}
+            // Recognised attributes kept verbatim once their flags and length passed.
+            _ => attrs.other.push(RawAttribute {
+                flags: flags & (flag::OPTIONAL | flag::TRANSITIVE | flag::PARTIAL),
+                code: code_,
+                value: value.to_vec(),
+            }),
         }
     }
 
@@ -997,7 +1073,7 @@ pub(crate) fn decode_attributes(
             ..Default::default()
         };
     }
-    attrs
+    (attrs, walk)
 }
 
 /// 0.0.0.0/8, 127/8, multicast and class E are never a usable next hop.

@@ -7,10 +7,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::parse::{array, invalid, ipv4, ipv6, u32_, u8_, PResult};
+use crate::nlri::EvpnNlri;
+use crate::parse::{invalid, PResult};
 use crate::types::{Esi, Label24, Mac, RouteDistinguisher};
 
 /// EVPN route type codes.
@@ -343,156 +344,229 @@ pub enum EvpnDecoded {
     },
 }
 
+/// Reads fixed-size fields off the front of a route's value. The route types have fixed
+/// layouts, so after the envelope (parsed with `nom`) the fields are read with
+/// `split_first_chunk`: the same checks, without a combinator call per field on the hottest
+/// path (see docs/benchmarks.md).
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    #[inline(always)]
+    fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, tail) = self.0.split_first_chunk::<N>()?;
+        self.0 = tail;
+        Some(*head)
+    }
+
+    #[inline(always)]
+    fn u8(&mut self) -> Option<u8> {
+        self.arr::<1>().map(|[b]| b)
+    }
+
+    #[inline(always)]
+    fn u32(&mut self) -> Option<u32> {
+        self.arr::<4>().map(u32::from_be_bytes)
+    }
+
+    #[inline(always)]
+    fn rd(&mut self) -> Option<RouteDistinguisher> {
+        self.arr::<8>().map(RouteDistinguisher::from_bytes)
+    }
+
+    #[inline(always)]
+    fn label(&mut self) -> Option<Label24> {
+        self.arr::<3>().map(Label24::from_bytes)
+    }
+
+    /// An IP address preceded by its length in bits: 0 (none, when allowed), 32 or 128.
+    #[inline(always)]
+    fn ip_with_len(&mut self, allow_none: bool) -> Option<Option<IpAddr>> {
+        match self.u8()? {
+            0 if allow_none => Some(None),
+            32 => self.arr::<4>().map(|a| Some(IpAddr::V4(Ipv4Addr::from(a)))),
+            128 => self
+                .arr::<16>()
+                .map(|a| Some(IpAddr::V6(Ipv6Addr::from(a)))),
+            _ => None,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Decodes one EVPN NLRI (type, length, value). Length errors of known types are NLRI
 /// errors (RFC 7606 §5.3).
 pub fn decode_evpn(i: &[u8]) -> PResult<'_, EvpnDecoded> {
-    let (i, ty) = u8_(i)?;
-    let (i, len) = u8_(i)?;
-    let (rest, v) = crate::parse::split(i, usize::from(len), "evpn route length")?;
-    let route = match ty {
+    let mut routes = Vec::with_capacity(1);
+    let mut skipped = Vec::new();
+    let (rest, ()) = decode_evpn_into(i, None, &mut routes, &mut skipped)?;
+    match (routes.pop(), skipped.pop()) {
+        (Some(n), _) => Ok((rest, EvpnDecoded::Route(n.route))),
+        (None, Some((route_type, length))) => {
+            Ok((rest, EvpnDecoded::Skipped { route_type, length }))
+        }
+        (None, None) => invalid(i, "evpn route"),
+    }
+}
+
+/// Decodes one EVPN NLRI and pushes it onto `out` (or its type and length onto `skipped`).
+///
+/// The route is built directly in the vector from scalar locals: returning the ~80-octet
+/// route by value through `Result`/`Option` layers cost three copies per route, with
+/// store-forwarding stalls, and dominated the type-5 decode time (docs/benchmarks.md).
+pub(crate) fn decode_evpn_into<'a>(
+    i: &'a [u8],
+    path_id: Option<u32>,
+    out: &mut Vec<EvpnNlri>,
+    skipped: &mut Vec<(u8, u8)>,
+) -> PResult<'a, ()> {
+    let Some((&[ty, len], after_header)) = i.split_first_chunk::<2>() else {
+        return crate::parse::truncated(i, "evpn route header");
+    };
+    let (Some(v), Some(rest)) = (
+        after_header.get(..usize::from(len)),
+        after_header.get(usize::from(len)..),
+    ) else {
+        return crate::parse::truncated(after_header, "evpn route length");
+    };
+    let bad = |what: &'static str| invalid(after_header, what);
+    let mut f = Fields(v);
+    match ty {
         route_type::ETHERNET_AD => {
-            if len != 25 {
-                return invalid(i, "evpn type-1 length");
-            }
-            let (v, rd) = rd(v)?;
-            let (v, esi) = array::<10>(v)?;
-            let (v, eth_tag) = u32_(v)?;
-            let (_, label) = array::<3>(v)?;
-            EvpnRoute::EthernetAd(EthernetAd {
-                rd,
-                esi: Esi(esi),
-                eth_tag,
-                label: Label24::from_bytes(label),
-            })
+            let (Some(rd), Some(esi), Some(eth_tag), Some(label), true) =
+                (f.rd(), f.arr(), f.u32(), f.label(), len == 25)
+            else {
+                return bad("evpn type-1 length");
+            };
+            out.push(EvpnNlri {
+                path_id,
+                route: EvpnRoute::EthernetAd(EthernetAd {
+                    rd,
+                    esi: Esi(esi),
+                    eth_tag,
+                    label,
+                }),
+            });
         }
         route_type::MAC_IP => {
             // FRR accepts exactly these lengths: MAC only, +IPv4, +IPv6, each with 1 or 2 labels.
             if ![33u8, 36, 37, 40, 49, 52].contains(&len) {
-                return invalid(i, "evpn type-2 length");
+                return bad("evpn type-2 length");
             }
-            let (v, rd) = rd(v)?;
-            let (v, esi) = array::<10>(v)?;
-            let (v, eth_tag) = u32_(v)?;
-            let (v, mac_len) = u8_(v)?;
-            if mac_len != 48 {
-                return invalid(i, "evpn type-2 mac length");
-            }
-            let (v, mac) = array::<6>(v)?;
-            let (v, ip) = ip_with_len(v, true)?;
-            let (v, label1) = array::<3>(v)?;
-            let (v, label2) = if v.is_empty() {
-                (v, None)
-            } else {
-                let (v, l) = array::<3>(v)?;
-                (v, Some(Label24::from_bytes(l)))
+            let (Some(rd), Some(esi), Some(eth_tag), Some(48), Some(mac), Some(ip), Some(label1)) = (
+                f.rd(),
+                f.arr(),
+                f.u32(),
+                f.u8(),
+                f.arr(),
+                f.ip_with_len(true),
+                f.label(),
+            ) else {
+                return bad("evpn type-2 fields");
             };
-            if !v.is_empty() {
-                return invalid(i, "evpn type-2 length");
+            let label2 = if f.done() { None } else { f.label() };
+            if !f.done() {
+                return bad("evpn type-2 length");
             }
-            EvpnRoute::MacIp(MacIpAdvertisement {
-                rd,
-                esi: Esi(esi),
-                eth_tag,
-                mac: Mac(mac),
-                ip,
-                label1: Label24::from_bytes(label1),
-                label2,
-            })
+            out.push(EvpnNlri {
+                path_id,
+                route: EvpnRoute::MacIp(MacIpAdvertisement {
+                    rd,
+                    esi: Esi(esi),
+                    eth_tag,
+                    mac: Mac(mac),
+                    ip,
+                    label1,
+                    label2,
+                }),
+            });
         }
         route_type::INCLUSIVE_MULTICAST => {
-            if len != 17 && len != 29 {
-                return invalid(i, "evpn type-3 length");
-            }
-            let (v, rd) = rd(v)?;
-            let (v, eth_tag) = u32_(v)?;
-            let (v, ip) = ip_with_len(v, false)?;
-            match (ip, v.is_empty()) {
-                (Some(originator), true) => EvpnRoute::InclusiveMulticast(InclusiveMulticast {
+            let (Some(rd), Some(eth_tag), Some(Some(originator)), true, true) = (
+                f.rd(),
+                f.u32(),
+                f.ip_with_len(false),
+                f.done(),
+                len == 17 || len == 29,
+            ) else {
+                return bad("evpn type-3 length or originator");
+            };
+            out.push(EvpnNlri {
+                path_id,
+                route: EvpnRoute::InclusiveMulticast(InclusiveMulticast {
                     rd,
                     eth_tag,
                     originator,
                 }),
-                _ => return invalid(i, "evpn type-3 originator"),
-            }
+            });
         }
         route_type::ETHERNET_SEGMENT => {
-            if len != 23 && len != 35 {
-                return invalid(i, "evpn type-4 length");
-            }
-            let (v, rd) = rd(v)?;
-            let (v, esi) = array::<10>(v)?;
-            let (v, ip) = ip_with_len(v, false)?;
-            match (ip, v.is_empty()) {
-                (Some(originator), true) => EvpnRoute::EthernetSegment(EthernetSegment {
+            let (Some(rd), Some(esi), Some(Some(originator)), true, true) = (
+                f.rd(),
+                f.arr(),
+                f.ip_with_len(false),
+                f.done(),
+                len == 23 || len == 35,
+            ) else {
+                return bad("evpn type-4 length or originator");
+            };
+            out.push(EvpnNlri {
+                path_id,
+                route: EvpnRoute::EthernetSegment(EthernetSegment {
                     rd,
                     esi: Esi(esi),
                     originator,
                 }),
-                _ => return invalid(i, "evpn type-4 originator"),
-            }
+            });
         }
         route_type::IP_PREFIX => {
-            let v6 = match len {
-                34 => false,
-                58 => true,
-                _ => return invalid(i, "evpn type-5 length"),
+            let (Some(rd), Some(esi), Some(eth_tag), Some(plen)) =
+                (f.rd(), f.arr(), f.u32(), f.u8())
+            else {
+                return bad("evpn type-5 length");
             };
-            let (v, rd) = rd(v)?;
-            let (v, esi) = array::<10>(v)?;
-            let (v, eth_tag) = u32_(v)?;
-            let (v, plen) = u8_(v)?;
-            let (prefix, gateway, v) = if v6 {
-                let (v, p) = ipv6(v)?;
-                let (v, g) = ipv6(v)?;
-                let Ok(net) = Ipv6Net::new(p, plen) else {
-                    return invalid(i, "evpn type-5 prefix length");
-                };
-                (IpNet::V6(net.trunc()), IpAddr::V6(g), v)
-            } else {
-                let (v, p) = ipv4(v)?;
-                let (v, g) = ipv4(v)?;
-                let Ok(net) = Ipv4Net::new(p, plen) else {
-                    return invalid(i, "evpn type-5 prefix length");
-                };
-                (IpNet::V4(net.trunc()), IpAddr::V4(g), v)
+            // 34 octets for IPv4, 58 for IPv6; the prefix and the gateway share the family.
+            let (prefix, gateway) = match len {
+                34 => {
+                    let (Some(p), Some(g)) = (f.arr::<4>(), f.arr::<4>()) else {
+                        return bad("evpn type-5 length");
+                    };
+                    match crate::parse::v4net(p, plen) {
+                        Some(net) => (IpNet::V4(net), IpAddr::V4(Ipv4Addr::from(g))),
+                        None => return bad("evpn type-5 prefix length"),
+                    }
+                }
+                58 => {
+                    let (Some(p), Some(g)) = (f.arr::<16>(), f.arr::<16>()) else {
+                        return bad("evpn type-5 length");
+                    };
+                    match crate::parse::v6net(p, plen) {
+                        Some(net) => (IpNet::V6(net), IpAddr::V6(Ipv6Addr::from(g))),
+                        None => return bad("evpn type-5 prefix length"),
+                    }
+                }
+                _ => return bad("evpn type-5 length"),
             };
-            let (_, label) = array::<3>(v)?;
-            EvpnRoute::IpPrefix(IpPrefixRoute {
-                rd,
-                esi: Esi(esi),
-                eth_tag,
-                prefix,
-                gateway,
-                label: Label24::from_bytes(label),
-            })
+            let Some(label) = f.label() else {
+                return bad("evpn type-5 length");
+            };
+            out.push(EvpnNlri {
+                path_id,
+                route: EvpnRoute::IpPrefix(IpPrefixRoute {
+                    rd,
+                    esi: Esi(esi),
+                    eth_tag,
+                    prefix,
+                    gateway,
+                    label,
+                }),
+            });
         }
-        other => {
-            return Ok((
-                rest,
-                EvpnDecoded::Skipped {
-                    route_type: other,
-                    length: len,
-                },
-            ))
-        }
-    };
-    Ok((rest, EvpnDecoded::Route(route)))
-}
-
-fn rd(i: &[u8]) -> PResult<'_, RouteDistinguisher> {
-    let (i, b) = array::<8>(i)?;
-    Ok((i, RouteDistinguisher::from_bytes(b)))
-}
-
-/// An IP with a bit-length prefix: 0 (none, when allowed), 32 or 128.
-fn ip_with_len(i: &[u8], allow_none: bool) -> PResult<'_, Option<IpAddr>> {
-    let (v, bits) = u8_(i)?;
-    match bits {
-        0 if allow_none => Ok((v, None)),
-        32 => ipv4(v).map(|(v, a)| (v, Some(IpAddr::V4(a)))),
-        128 => ipv6(v).map(|(v, a)| (v, Some(IpAddr::V6(a)))),
-        _ => invalid(i, "evpn ip address length"),
+        other => skipped.push((other, len)),
     }
+    Ok((rest, ()))
 }
 
 /// Unused-address helpers for builders.

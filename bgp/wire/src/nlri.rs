@@ -6,7 +6,7 @@ use ipnet::{Ipv4Net, Ipv6Net};
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::evpn::{decode_evpn, EvpnDecoded, EvpnRoute};
+use crate::evpn::{decode_evpn_into, EvpnRoute};
 use crate::parse::{array, invalid, prefix_octets, split, u32_, u8_, PResult};
 use crate::types::{AfiSafi, Family, MplsLabel, RouteDistinguisher};
 
@@ -30,6 +30,9 @@ pub struct Ipv6Nlri {
     pub prefix: Ipv6Net,
 }
 
+/// A label stack: one label in place (the common case), more on the heap.
+pub type LabelStack = smallvec::SmallVec<[MplsLabel; 1]>;
+
 /// A labeled VPN NLRI (RFC 4364 / RFC 4659 / RFC 8277) for prefix type `P`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct VpnNlri<P> {
@@ -38,7 +41,7 @@ pub struct VpnNlri<P> {
     pub path_id: Option<u32>,
     /// Label stack (one entry unless multiple labels are negotiated). In withdrawals the value
     /// is meaningless (often 0x800000). With an SRv6 Prefix-SID it may hold transposed SID bits.
-    pub labels: Vec<MplsLabel>,
+    pub labels: LabelStack,
     /// Route distinguisher.
     pub rd: RouteDistinguisher,
     /// The prefix (host bits cleared).
@@ -105,7 +108,7 @@ mod arb_impls {
         fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
             Ok(VpnNlri {
                 path_id: u.arbitrary()?,
-                labels: vec![u.arbitrary()?],
+                labels: smallvec::smallvec![u.arbitrary()?],
                 rd: u.arbitrary()?,
                 prefix: arb_v4net(u)?,
             })
@@ -115,7 +118,7 @@ mod arb_impls {
         fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
             Ok(VpnNlri {
                 path_id: u.arbitrary()?,
-                labels: vec![u.arbitrary()?],
+                labels: smallvec::smallvec![u.arbitrary()?],
                 rd: u.arbitrary()?,
                 prefix: arb_v6net(u)?,
             })
@@ -359,7 +362,7 @@ pub fn decode_nlri<'a>(
             NlriList::Ipv6Unicast(v)
         }
         Family::Ipv4Vpn => {
-            let mut v = Vec::new();
+            let mut v = Vec::with_capacity((input.len() / 15).saturating_add(1));
             while !i.is_empty() {
                 let (r, path_id) = path_id(i, ap)?;
                 let (r, (labels, rd, bits, octets)) = vpn_head::<4>(r, ctx.vpn_labels(), 32)?;
@@ -397,16 +400,11 @@ pub fn decode_nlri<'a>(
             NlriList::Ipv6Vpn(v)
         }
         Family::L2vpnEvpn => {
-            let mut v = Vec::new();
+            // Type-5 IPv4 routes (36 octets with the envelope) are the common case.
+            let mut v = Vec::with_capacity((input.len() / 36).saturating_add(1));
             while !i.is_empty() {
                 let (r, path_id) = path_id(i, ap)?;
-                let (r, d) = decode_evpn(r)?;
-                match d {
-                    EvpnDecoded::Route(route) => v.push(EvpnNlri { path_id, route }),
-                    EvpnDecoded::Skipped { route_type, length } => {
-                        skipped.push((route_type, length))
-                    }
-                }
+                let (r, ()) = decode_evpn_into(r, path_id, &mut v, &mut skipped)?;
                 i = r;
             }
             NlriList::L2vpnEvpn(v)
@@ -441,22 +439,22 @@ fn prefix_bytes<const N: usize>(i: &[u8], max_bits: u8) -> PResult<'_, (u8, [u8;
 /// An IPv4 prefix in NLRI encoding (host bits cleared).
 pub fn ipv4_prefix(i: &[u8]) -> PResult<'_, Ipv4Net> {
     let (r, (bits, octets)) = prefix_bytes::<4>(i, 32)?;
-    match Ipv4Net::new(Ipv4Addr::from(octets), bits) {
-        Ok(n) => Ok((r, n.trunc())),
-        Err(_) => invalid(i, "prefix length"),
+    match crate::parse::v4net(octets, bits) {
+        Some(n) => Ok((r, n)),
+        None => invalid(i, "prefix length"),
     }
 }
 
 /// An IPv6 prefix in NLRI encoding (host bits cleared).
 pub fn ipv6_prefix(i: &[u8]) -> PResult<'_, Ipv6Net> {
     let (r, (bits, octets)) = prefix_bytes::<16>(i, 128)?;
-    match Ipv6Net::new(Ipv6Addr::from(octets), bits) {
-        Ok(n) => Ok((r, n.trunc())),
-        Err(_) => invalid(i, "prefix length"),
+    match crate::parse::v6net(octets, bits) {
+        Some(n) => Ok((r, n)),
+        None => invalid(i, "prefix length"),
     }
 }
 
-type VpnHead<const N: usize> = (Vec<MplsLabel>, RouteDistinguisher, u8, [u8; N]);
+type VpnHead<const N: usize> = (LabelStack, RouteDistinguisher, u8, [u8; N]);
 
 fn vpn_head<const N: usize>(i: &[u8], labels: usize, max_bits: u8) -> PResult<'_, VpnHead<N>> {
     let (r, bits) = u8_(i)?;
@@ -468,7 +466,7 @@ fn vpn_head<const N: usize>(i: &[u8], labels: usize, max_bits: u8) -> PResult<'_
         Ok(p) if p <= max_bits => p,
         _ => return invalid(i, "vpn prefix length"),
     };
-    let mut stack = Vec::with_capacity(labels);
+    let mut stack = LabelStack::with_capacity(labels);
     let mut r = r;
     for _ in 0..labels {
         let (rr, l) = array::<3>(r)?;
@@ -725,8 +723,8 @@ mod tests {
         };
         let n = v.first().cloned().unwrap_or_else(|| panic!("empty"));
         assert_eq!(
-            n.labels,
-            vec![MplsLabel {
+            n.labels.as_slice(),
+            &[MplsLabel {
                 label: 16,
                 tc: 0,
                 bos: true

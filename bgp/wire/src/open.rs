@@ -263,7 +263,8 @@ pub enum Capability {
     SoftwareVersion(#[cfg_attr(feature = "arbitrary", arbitrary(with = arb_short_string))] String),
     /// 128: Cisco pre-standard route refresh.
     RouteRefreshCisco,
-    /// Any other code, kept verbatim.
+    /// Any other code, kept verbatim; also a hostname or software version capability whose
+    /// strings are not UTF-8 (kept verbatim so that it re-encodes exactly).
     Unknown {
         /// Capability code.
         #[cfg_attr(feature = "arbitrary", arbitrary(with = arb_unknown_cap_code))]
@@ -417,14 +418,31 @@ impl Capability {
                     },
                 ))
             })?),
+            // Fuzz fix (fuzz/regressions/open/software-version-invalid-utf8): these strings
+            // used to be read with `from_utf8_lossy`, so a non-UTF-8 octet became U+FFFD (3
+            // octets) and re-encoding the OPEN changed its bytes and lengths (here: parameters
+            // grown past 255 octets, re-encoded with RFC 9072 lengths). A value that is not
+            // UTF-8 is now kept verbatim as `Unknown`, so every decoded OPEN re-encodes exactly.
             code::FQDN => parse_all(v, "fqdn", |i| {
                 let (i, hostname) = short_string(i)?;
                 let (i, domain) = short_string(i)?;
-                Ok((i, Capability::Fqdn { hostname, domain }))
+                Ok((i, (hostname, domain)))
+            })
+            .map(|p| match p {
+                (Some(hostname), Some(domain)) => Capability::Fqdn { hostname, domain },
+                _ => Capability::Unknown {
+                    code: code_,
+                    value: v.to_vec(),
+                },
             })?,
-            code::SOFTWARE_VERSION => parse_all(v, "software-version", |i| {
-                let (i, s) = short_string(i)?;
-                Ok((i, Capability::SoftwareVersion(s)))
+            code::SOFTWARE_VERSION => parse_all(v, "software-version", short_string).map(|s| {
+                s.map_or_else(
+                    || Capability::Unknown {
+                        code: code_,
+                        value: v.to_vec(),
+                    },
+                    Capability::SoftwareVersion,
+                )
             })?,
             other => Capability::Unknown {
                 code: other,
@@ -512,10 +530,11 @@ fn entries<'a, T>(
     crate::parse::parse_all(v, name, |i| nom::multi::many0(field(name, entry)).parse(i))
 }
 
-fn short_string(i: &[u8]) -> PResult<'_, String> {
+/// A length-prefixed string; `None` when it is not UTF-8.
+fn short_string(i: &[u8]) -> PResult<'_, Option<String>> {
     let (i, len) = u8_(i)?;
     let (i, s) = split(i, usize::from(len), "string")?;
-    Ok((i, String::from_utf8_lossy(s).into_owned()))
+    Ok((i, String::from_utf8(s.to_vec()).ok()))
 }
 
 fn push_short_string(out: &mut Vec<u8>, s: &str) -> Result<(), EncodeError> {

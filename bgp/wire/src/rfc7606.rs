@@ -83,6 +83,12 @@ pub struct Verdict {
     /// a speaker that resets instead of disabling).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "notif_opt")]
     pub notification: Option<Notification>,
+    /// Subcode and data (the offending attribute) of the first finding of the strongest
+    /// action, for the NOTIFICATION an escalation (RFC 7606 §5.2) sends: RFC 4271 §6.3 puts
+    /// the erroneous attribute in the Data field, and a treat-as-withdraw finding has no
+    /// `notification` of its own to take it from.
+    #[serde(skip)]
+    deciding: Option<(u8, Vec<u8>)>,
 }
 
 fn notif_opt<S: Serializer>(n: &Option<Notification>, s: S) -> Result<S::Ok, S::Error> {
@@ -122,6 +128,7 @@ impl Verdict {
         let stronger = Some(f.action) > self.action;
         if stronger {
             self.action = Some(f.action);
+            self.deciding = Some((f.subcode, data.to_vec()));
         }
         if f.action >= Action::AfiSafiDisable && (stronger || self.notification.is_none()) {
             self.notification = Some(Notification::new(code::UPDATE, f.subcode, data.to_vec()));
@@ -131,16 +138,14 @@ impl Verdict {
 
     /// Escalates to a session reset (RFC 7606 §5.2 and others).
     pub(crate) fn escalate(&mut self, reason: &'static str, offset: usize) {
-        let subcode = self
-            .findings
-            .iter()
-            .max_by_key(|f| f.action)
-            .map_or(update_error::MALFORMED_ATTRIBUTE_LIST, |f| f.subcode);
-        let data = self
-            .notification
-            .as_ref()
-            .map(|n| n.data.clone())
-            .unwrap_or_default();
+        // The NOTIFICATION is that of the finding that decided the verdict (the first of the
+        // strongest action) with its attribute as data. (Fix: the subcode used to come from
+        // the *last* strongest finding and the data was always empty for treat-as-withdraw.)
+        let (subcode, data) = match (&self.notification, &self.deciding) {
+            (Some(n), _) => (n.subcode, n.data.clone()),
+            (None, Some((subcode, data))) => (*subcode, data.clone()),
+            (None, None) => (update_error::MALFORMED_ATTRIBUTE_LIST, Vec::new()),
+        };
         self.action = Some(Action::SessionReset);
         self.notification = Some(Notification::new(code::UPDATE, subcode, data));
         self.findings.push(Finding {

@@ -37,10 +37,16 @@ impl RouteRefresh {
         }
     }
 
-    /// Decodes the body. A body shorter than 4 octets is the RFC 7313 "Invalid Message
-    /// Length" (7/1).
+    /// Decodes the body. A body shorter than 4 octets, or a BoRR / EoRR longer than 4, is the
+    /// RFC 7313 "Invalid Message Length" (7/1).
     pub fn decode(body: &[u8]) -> Result<RouteRefresh, DecodeError> {
         match body {
+            // RFC 7313 §5: a BoRR or EoRR whose body is not exactly 4 octets is "Invalid
+            // Message Length" (7/1). (Fix: the extra octets were taken as ORF entries, which
+            // only a normal request carries.)
+            [_, _, st, _, _, ..] if *st == subtype::BORR || *st == subtype::EORR => {
+                Err(DecodeError::new(4, "route-refresh", ErrorKind::Trailing))
+            }
             [a0, a1, st, safi, orf @ ..] => Ok(RouteRefresh {
                 afi_safi: AfiSafi::new(u16::from_be_bytes([*a0, *a1]), *safi),
                 subtype: *st,

@@ -391,6 +391,7 @@ impl Label24 {
     }
 
     /// Decodes the wire form.
+    #[inline]
     pub fn from_bytes(b: [u8; 3]) -> Label24 {
         Label24(u32::from_be_bytes([0, b[0], b[1], b[2]]))
     }
@@ -485,6 +486,7 @@ impl AdminValue {
     }
 
     /// Decodes from a type code (0, 1, 2) and 6 value octets.
+    #[inline]
     pub fn from_parts(type_code: u8, v: [u8; 6]) -> Option<AdminValue> {
         let [a, b, c, d, e, f] = v;
         match type_code {
@@ -521,71 +523,79 @@ impl Serialize for AdminValue {
     }
 }
 
-/// A Route Distinguisher (RFC 4364 §4.2): 2-octet type plus 6 octets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-pub enum RouteDistinguisher {
-    /// Types 0, 1 and 2.
-    Known(AdminValue),
-    /// Any other type, kept verbatim (FRR logs and still parses these).
-    Other {
-        /// The 2-octet type.
-        rd_type: u16,
-        /// The 6 value octets.
-        value: [u8; 6],
-    },
-}
+/// A Route Distinguisher (RFC 4364 §4.2): 2-octet type plus 6 octets, kept as its wire
+/// octets (comparisons and hashing are on those; the administrator form is read on demand by
+/// [`RouteDistinguisher::admin`]). Types other than 0, 1 and 2 are kept too: FRR logs and
+/// still parses them.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct RouteDistinguisher([u8; 8]);
 
 impl RouteDistinguisher {
-    /// Decodes the 8 wire octets.
-    pub fn from_bytes(b: [u8; 8]) -> RouteDistinguisher {
-        let [t0, t1, v0, v1, v2, v3, v4, v5] = b;
-        let rd_type = u16::from_be_bytes([t0, t1]);
-        let value = [v0, v1, v2, v3, v4, v5];
-        match u8::try_from(rd_type)
-            .ok()
-            .and_then(|t| AdminValue::from_parts(t, value))
-        {
-            Some(known) => RouteDistinguisher::Known(known),
-            None => RouteDistinguisher::Other { rd_type, value },
-        }
+    /// The all-zero RD (type 0, 0:0), used in VPN next hops.
+    pub const ZERO: RouteDistinguisher = RouteDistinguisher([0; 8]);
+
+    /// From the 8 wire octets.
+    #[inline]
+    pub const fn from_bytes(b: [u8; 8]) -> RouteDistinguisher {
+        RouteDistinguisher(b)
     }
 
     /// The 8 wire octets.
-    pub fn to_bytes(self) -> [u8; 8] {
-        let (t, v) = match self {
-            RouteDistinguisher::Known(a) => (u16::from(a.type_code()), a.value_bytes()),
-            RouteDistinguisher::Other { rd_type, value } => (rd_type, value),
-        };
-        let [t0, t1] = t.to_be_bytes();
-        let [v0, v1, v2, v3, v4, v5] = v;
-        [t0, t1, v0, v1, v2, v3, v4, v5]
+    #[inline]
+    pub const fn to_bytes(self) -> [u8; 8] {
+        self.0
     }
 
-    /// The all-zero RD (type 0, 0:0), used in VPN next hops.
-    pub const ZERO: RouteDistinguisher =
-        RouteDistinguisher::Known(AdminValue::As2 { asn: 0, value: 0 });
+    /// An RD of type 0, 1 or 2.
+    pub fn new(admin: AdminValue) -> RouteDistinguisher {
+        let [v0, v1, v2, v3, v4, v5] = admin.value_bytes();
+        RouteDistinguisher([0, admin.type_code(), v0, v1, v2, v3, v4, v5])
+    }
+
+    /// The 2-octet type.
+    pub fn rd_type(self) -> u16 {
+        let [t0, t1, ..] = self.0;
+        u16::from_be_bytes([t0, t1])
+    }
+
+    /// The administrator and assigned number, for types 0, 1 and 2.
+    pub fn admin(self) -> Option<AdminValue> {
+        let [_, _, v0, v1, v2, v3, v4, v5] = self.0;
+        u8::try_from(self.rd_type())
+            .ok()
+            .and_then(|t| AdminValue::from_parts(t, [v0, v1, v2, v3, v4, v5]))
+    }
 }
 
 #[cfg(feature = "arbitrary")]
-impl Default for RouteDistinguisher {
-    fn default() -> Self {
-        RouteDistinguisher::ZERO
+impl<'a> arbitrary::Arbitrary<'a> for RouteDistinguisher {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        if u.ratio(1, 8)? {
+            Ok(RouteDistinguisher(u.arbitrary()?))
+        } else {
+            Ok(RouteDistinguisher::new(u.arbitrary()?))
+        }
     }
 }
 
 impl fmt::Display for RouteDistinguisher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RouteDistinguisher::Known(a) => write!(f, "{a}"),
-            RouteDistinguisher::Other { rd_type, value } => {
-                write!(f, "type{rd_type}:")?;
-                for b in value {
+        match self.admin() {
+            Some(a) => write!(f, "{a}"),
+            None => {
+                write!(f, "type{}:", self.rd_type())?;
+                for b in self.0.iter().skip(2) {
                     write!(f, "{b:02x}")?;
                 }
                 Ok(())
             }
         }
+    }
+}
+
+impl fmt::Debug for RouteDistinguisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RD({self})")
     }
 }
 

@@ -180,29 +180,42 @@ impl Update {
             ),
         }
 
-        update.attributes = decode_attributes(
+        let (attributes, seen) = decode_attributes(
             attr_bytes,
             attr_base,
             !nlri_bytes.is_empty(),
             ctx,
             &mut verdict,
         );
+        update.attributes = attributes;
 
         // RFC 9136 §3.1/§3.2 checks on type-5 routes: each failing route is withdrawn alone.
         if !verdict.withdraw_all() {
             check_type5(&update.attributes, &mut verdict);
         }
 
-        // RFC 7606 §5.2: attributes but no reachable NLRI, with an error beyond discard.
-        let reachable = !update.nlri.is_empty()
-            || update
-                .attributes
-                .mp_reach
-                .as_ref()
-                .is_some_and(|m| !m.nlri.is_empty());
-        // (Treat-as-withdraw needs NLRI to withdraw; an AFI/SAFI disable already names what
-        // to stop using, so it is not escalated.)
-        if !reachable && verdict.action == Some(Action::TreatAsWithdraw) && !attr_bytes.is_empty() {
+        // RFC 7606 §5.2: "if an UPDATE message is encountered that does contain path
+        // attributes other than MP_UNREACH_NLRI and doesn't encode any reachable NLRI", any
+        // error beyond attribute discard is a session reset. An MP_REACH_NLRI that could not
+        // be decoded does encode reachable NLRI: its own rule (AFI/SAFI disable, §5.3)
+        // applies and is not escalated. An AFI/SAFI disable of a malformed MP_UNREACH_NLRI
+        // *is* escalated when other attributes came with it; alone (no attribute but
+        // MP_UNREACH_NLRI, the End-of-RIB shape) it is not. (Fix: the previous test counted
+        // only decoded routes, escalated no AFI/SAFI disable at all, and ignored the
+        // "other than MP_UNREACH_NLRI" condition.)
+        let reachable = !nlri_bytes.is_empty()
+            || (seen.mp_reach
+                && update
+                    .attributes
+                    .mp_reach
+                    .as_ref()
+                    .is_none_or(|m| !m.nlri.is_empty()))
+            || verdict.skipped.iter().any(|r| r.reach);
+        let beyond_discard = matches!(
+            verdict.action,
+            Some(Action::TreatAsWithdraw | Action::AfiSafiDisable)
+        );
+        if !reachable && beyond_discard && seen.other_than_mp_unreach {
             verdict.escalate(
                 "malformed attribute in an UPDATE without reachable NLRI (RFC 7606 §5.2)",
                 attr_base,
