@@ -219,62 +219,57 @@ impl NlriList {
         let ap = |f: Family| ctx.add_path(f);
         match self {
             NlriList::Ipv4Unicast(v) => {
-                let ap = ap(Family::Ipv4Unicast);
-                for n in v {
-                    push_path_id(out, ap, n.path_id);
-                    push_prefix(out, n.prefix.prefix_len(), &n.prefix.addr().octets());
-                    ends.push(out.len());
-                }
+                encode_run(v, ap(Family::Ipv4Unicast), out, ends, |n, o| {
+                    push_prefix(o, n.prefix.prefix_len(), &n.prefix.addr().octets());
+                    n.path_id
+                })
             }
             NlriList::Ipv6Unicast(v) => {
-                let ap = ap(Family::Ipv6Unicast);
-                for n in v {
-                    push_path_id(out, ap, n.path_id);
-                    push_prefix(out, n.prefix.prefix_len(), &n.prefix.addr().octets());
-                    ends.push(out.len());
-                }
+                encode_run(v, ap(Family::Ipv6Unicast), out, ends, |n, o| {
+                    push_prefix(o, n.prefix.prefix_len(), &n.prefix.addr().octets());
+                    n.path_id
+                })
             }
-            NlriList::Ipv4Vpn(v) => {
-                let ap = ap(Family::Ipv4Vpn);
-                for n in v {
-                    push_path_id(out, ap, n.path_id);
-                    push_vpn(
-                        out,
-                        ctx,
-                        n,
-                        n.prefix.prefix_len(),
-                        &n.prefix.addr().octets(),
-                    );
-                    ends.push(out.len());
-                }
-            }
-            NlriList::Ipv6Vpn(v) => {
-                let ap = ap(Family::Ipv6Vpn);
-                for n in v {
-                    push_path_id(out, ap, n.path_id);
-                    push_vpn(
-                        out,
-                        ctx,
-                        n,
-                        n.prefix.prefix_len(),
-                        &n.prefix.addr().octets(),
-                    );
-                    ends.push(out.len());
-                }
-            }
-            NlriList::L2vpnEvpn(v) => {
-                let ap = ap(Family::L2vpnEvpn);
-                for n in v {
-                    push_path_id(out, ap, n.path_id);
-                    n.route.encode(out);
-                    ends.push(out.len());
-                }
-            }
+            NlriList::Ipv4Vpn(v) => encode_run(v, ap(Family::Ipv4Vpn), out, ends, |n, o| {
+                push_vpn(o, ctx, n, n.prefix.prefix_len(), &n.prefix.addr().octets());
+                n.path_id
+            }),
+            NlriList::Ipv6Vpn(v) => encode_run(v, ap(Family::Ipv6Vpn), out, ends, |n, o| {
+                push_vpn(o, ctx, n, n.prefix.prefix_len(), &n.prefix.addr().octets());
+                n.path_id
+            }),
+            NlriList::L2vpnEvpn(v) => encode_run(v, ap(Family::L2vpnEvpn), out, ends, |n, o| {
+                n.route.encode(o);
+                n.path_id
+            }),
             NlriList::Other { raw, .. } => {
                 out.extend_from_slice(raw);
                 ends.push(out.len());
             }
         }
+    }
+}
+
+/// Encodes each route of a run: its path identifier (when ADD-PATH applies) in front of
+/// what `body` writes, recording where each route ends. `body` writes the route and returns
+/// its path identifier.
+fn encode_run<T>(
+    items: &[T],
+    add_path: bool,
+    out: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
+    body: impl Fn(&T, &mut Vec<u8>) -> Option<u32>,
+) {
+    for n in items {
+        let at = out.len();
+        if add_path {
+            out.extend_from_slice(&[0; 4]);
+        }
+        let id = body(n, out);
+        if add_path {
+            crate::open::set_u32(out, at, id.unwrap_or(0));
+        }
+        ends.push(out.len());
     }
 }
 

@@ -831,6 +831,12 @@ pub(crate) fn set_u8(out: &mut [u8], at: usize, v: u8) {
     }
 }
 
+pub(crate) fn set_u32(out: &mut [u8], at: usize, v: u32) {
+    if let Some(s) = out.get_mut(at..at.saturating_add(4)) {
+        s.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
 pub(crate) fn set_u16(out: &mut [u8], at: usize, v: u16) {
     if let Some(s) = out.get_mut(at..at.saturating_add(2)) {
         s.copy_from_slice(&v.to_be_bytes());
