@@ -194,6 +194,18 @@ fn read_pcapng(data: &[u8], sink: &mut impl PacketSink) -> Result<u64, CaptureEr
     let mut count: u64 = 0;
     while !rest.is_empty() {
         let offset = data.len().saturating_sub(rest.len());
+        // Fuzz fix (fuzz/regressions/capture/crash-3b8dcab1...): pcap-parser 0.17 checks a
+        // Process Information Block's length against 4 and then subtracts 12 from it, so a
+        // length of 4..=11 overflows (a panic wherever overflow checks are on: debug builds,
+        // tests, the fuzzer). No pcapng block is shorter than 12 octets (type, length,
+        // trailing length), so such a length is rejected before the parser sees it, exactly
+        // as a damaged block whose length cannot be used to skip it.
+        if let Some(len) = block_total_len(rest, big_endian).filter(|len| *len < 12) {
+            sink.warn(format!(
+                "pcapng block at file offset {offset}: block length {len} is shorter than 12; ignoring the rest of the file"
+            ));
+            break;
+        }
         let parsed = if big_endian {
             pcap_parser::parse_block_be(rest)
         } else {
@@ -294,6 +306,16 @@ fn enhanced_packet(
         linktype: iface.linktype,
         data: epb.packet_data(),
     });
+}
+
+/// The Block Total Length field of the pcapng block at the start of `rest`, if present.
+fn block_total_len(rest: &[u8], big_endian: bool) -> Option<u32> {
+    let len_bytes: [u8; 4] = rest.get(4..8)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(len_bytes)
+    } else {
+        u32::from_le_bytes(len_bytes)
+    })
 }
 
 /// For a pcapng block that failed to parse: its type and total length, if
