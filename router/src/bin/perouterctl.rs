@@ -193,9 +193,17 @@ fn decode(args: &DecodeArgs) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match &cli.command {
+    let result = match &cli.command {
         Command::Decode(args) => decode(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The whole cause chain on one line, without a backtrace: these are user errors.
+            eprintln!("perouterctl: {e:#}");
+            std::process::ExitCode::from(2)
+        }
     }
 }
