@@ -103,8 +103,8 @@ done
     echo "# $(date -u +%FT%TZ) commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')," \
         "build ${build_secs}s"
     printf '%s\n' "${lines[@]}"
-    echo "$passed passed, $failed failed"
+    echo "fuzz targets: $passed clean, $failed failed"
 } >"$fuzz_dir/last-run.txt"
-echo "$passed passed, $failed failed"
+echo "fuzz targets: $passed clean, $failed failed"
 rm -rf "$work"
 [[ $failed -eq 0 ]]
