@@ -508,6 +508,54 @@ pub struct PathAttributes {
     pub other: Vec<RawAttribute>,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agg(asn: u32) -> Option<Aggregator> {
+        Some(Aggregator {
+            asn,
+            addr: Ipv4Addr::new(192, 0, 2, 1),
+        })
+    }
+
+    #[test]
+    fn as4_aggregator_reconciliation() {
+        // AGGREGATOR with AS_TRANS: AS4_AGGREGATOR and AS4_PATH are used.
+        let a = PathAttributes {
+            as_path: Some(AsPath::sequence(vec![65001, 23456, 23456])),
+            as4_path: Some(AsPath::sequence(vec![4_200_000_001, 4_200_000_002])),
+            aggregator: agg(23456),
+            as4_aggregator: agg(4_200_000_002),
+            ..Default::default()
+        };
+        let (path, g) = a.reconciled_as4();
+        assert_eq!(
+            path,
+            Some(AsPath::sequence(vec![65001, 4_200_000_001, 4_200_000_002]))
+        );
+        assert_eq!(g, agg(4_200_000_002));
+        // AGGREGATOR with a real 2-octet AS: both AS4 attributes are ignored.
+        let b = PathAttributes {
+            aggregator: agg(65010),
+            ..a.clone()
+        };
+        let (path, g) = b.reconciled_as4();
+        assert_eq!(path, b.as_path);
+        assert_eq!(g, agg(65010));
+        // No AGGREGATOR at all: the path is still reconciled.
+        let c = PathAttributes {
+            aggregator: None,
+            as4_aggregator: None,
+            ..a
+        };
+        assert_eq!(
+            c.reconciled_as4().0,
+            Some(AsPath::sequence(vec![65001, 4_200_000_001, 4_200_000_002]))
+        );
+    }
+}
+
 #[cfg(feature = "arbitrary")]
 fn arb_next_hop(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<Option<Ipv4Addr>> {
     if u.arbitrary()? {
@@ -1269,6 +1317,24 @@ const OT: u8 = flag::OPTIONAL | flag::TRANSITIVE;
 const ON: u8 = flag::OPTIONAL;
 
 impl PathAttributes {
+    /// The real AS_PATH and AGGREGATOR of a route received from a 2-octet-AS (OLD) speaker,
+    /// per RFC 6793 §4.2.3: if AGGREGATOR names an AS other than AS_TRANS, AS4_AGGREGATOR and
+    /// AS4_PATH are ignored; otherwise AS4_AGGREGATOR replaces AGGREGATOR and AS4_PATH is
+    /// merged into AS_PATH ([`AsPath::reconcile_as4`]). From a 4-octet speaker the attributes
+    /// are returned as they are (its AS4 attributes were already discarded on decode).
+    pub fn reconciled_as4(&self) -> (Option<AsPath>, Option<Aggregator>) {
+        let trans = u32::from(crate::open::AS_TRANS);
+        if self.aggregator.is_some_and(|g| g.asn != trans) {
+            return (self.as_path.clone(), self.aggregator);
+        }
+        let aggregator = self.as4_aggregator.or(self.aggregator);
+        let path = match (&self.as_path, &self.as4_path) {
+            (Some(p), Some(p4)) => Some(p.reconcile_as4(p4)),
+            (p, _) => p.clone(),
+        };
+        (path, aggregator)
+    }
+
     /// Appends every present attribute: MP_REACH first, MP_UNREACH next, then by type code.
     /// MP attributes carrying routes use the extended-length form, as FRR does; an empty
     /// MP_UNREACH (End-of-RIB) uses the short form.
