@@ -358,26 +358,8 @@ fn routes(s: &mut String, list: &NlriList) {
         NlriList::Ipv6Unicast(v) => v.iter().for_each(|n| {
             let _ = writeln!(s, "    {}{}", n.prefix, path_id(n.path_id));
         }),
-        NlriList::Ipv4Vpn(v) => v.iter().for_each(|n| {
-            let _ = writeln!(
-                s,
-                "    RD {} {} labels {:?}{}",
-                n.rd,
-                n.prefix,
-                n.labels.iter().map(|l| l.label).collect::<Vec<_>>(),
-                path_id(n.path_id)
-            );
-        }),
-        NlriList::Ipv6Vpn(v) => v.iter().for_each(|n| {
-            let _ = writeln!(
-                s,
-                "    RD {} {} labels {:?}{}",
-                n.rd,
-                n.prefix,
-                n.labels.iter().map(|l| l.label).collect::<Vec<_>>(),
-                path_id(n.path_id)
-            );
-        }),
+        NlriList::Ipv4Vpn(v) => v.iter().for_each(|n| vpn(s, n)),
+        NlriList::Ipv6Vpn(v) => v.iter().for_each(|n| vpn(s, n)),
         NlriList::L2vpnEvpn(v) => v.iter().for_each(|n| {
             let _ = writeln!(s, "    {}{}", evpn(&n.route), path_id(n.path_id));
         }),
@@ -385,6 +367,17 @@ fn routes(s: &mut String, list: &NlriList) {
             let _ = writeln!(s, "    {afi_safi} raw {}", hex::encode(raw));
         }
     }
+}
+
+fn vpn<P: std::fmt::Display>(s: &mut String, n: &bgp_wire::VpnNlri<P>) {
+    let labels: Vec<u32> = n.labels.iter().map(|l| l.label).collect();
+    let _ = writeln!(
+        s,
+        "    RD {} {} labels {labels:?}{}",
+        n.rd,
+        n.prefix,
+        path_id(n.path_id)
+    );
 }
 
 fn evpn(r: &EvpnRoute) -> String {

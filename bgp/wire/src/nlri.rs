@@ -357,41 +357,13 @@ pub fn decode_nlri<'a>(
             NlriList::Ipv6Unicast(v)
         }
         Family::Ipv4Vpn => {
-            let mut v = Vec::with_capacity((input.len() / 15).saturating_add(1));
-            while !i.is_empty() {
-                let (r, path_id) = path_id(i, ap)?;
-                let (r, (labels, rd, bits, octets)) = vpn_head::<4>(r, ctx.vpn_labels(), 32)?;
-                let prefix = Ipv4Net::new(Ipv4Addr::from(octets), bits).map(|n| n.trunc());
-                let Ok(prefix) = prefix else {
-                    return invalid(r, "vpn prefix length");
-                };
-                v.push(VpnNlri {
-                    path_id,
-                    labels,
-                    rd,
-                    prefix,
-                });
-                i = r;
-            }
+            let (r, v) = decode_vpn::<4, _>(i, ctx, ap, 32, crate::parse::v4net)?;
+            i = r;
             NlriList::Ipv4Vpn(v)
         }
         Family::Ipv6Vpn => {
-            let mut v = Vec::new();
-            while !i.is_empty() {
-                let (r, path_id) = path_id(i, ap)?;
-                let (r, (labels, rd, bits, octets)) = vpn_head::<16>(r, ctx.vpn_labels(), 128)?;
-                let prefix = Ipv6Net::new(Ipv6Addr::from(octets), bits).map(|n| n.trunc());
-                let Ok(prefix) = prefix else {
-                    return invalid(r, "vpn prefix length");
-                };
-                v.push(VpnNlri {
-                    path_id,
-                    labels,
-                    rd,
-                    prefix,
-                });
-                i = r;
-            }
+            let (r, v) = decode_vpn::<16, _>(i, ctx, ap, 128, crate::parse::v6net)?;
+            i = r;
             NlriList::Ipv6Vpn(v)
         }
         Family::L2vpnEvpn => {
@@ -406,6 +378,34 @@ pub fn decode_nlri<'a>(
         }
     };
     Ok((i, DecodedNlri { list, skipped }))
+}
+
+/// Decodes a run of labeled VPN NLRI whose prefixes have at most `N` octets (`max_bits`
+/// bits); `net` builds the prefix with host bits cleared, or fails on a bad length.
+fn decode_vpn<'a, const N: usize, P>(
+    mut i: &'a [u8],
+    ctx: &Context,
+    add_path: bool,
+    max_bits: u8,
+    net: fn([u8; N], u8) -> Option<P>,
+) -> PResult<'a, Vec<VpnNlri<P>>> {
+    // 15 octets: the shortest common VPN-IPv4 NLRI (one label, RD, a /24 and its length).
+    let mut v = Vec::with_capacity((i.len() / 15).saturating_add(1));
+    while !i.is_empty() {
+        let (r, path_id) = path_id(i, add_path)?;
+        let (r, (labels, rd, bits, octets)) = vpn_head::<N>(r, ctx.vpn_labels(), max_bits)?;
+        let Some(prefix) = net(octets, bits) else {
+            return invalid(r, "vpn prefix length");
+        };
+        v.push(VpnNlri {
+            path_id,
+            labels,
+            rd,
+            prefix,
+        });
+        i = r;
+    }
+    Ok((i, v))
 }
 
 fn path_id(i: &[u8], add_path: bool) -> PResult<'_, Option<u32>> {
