@@ -1,7 +1,17 @@
 //! perouterd's BGP protocol library.
 //!
-//! Today it is the wire layer ([`wire`], the `bgp-wire` crate). The sans-IO FSM, the tokio
-//! session driver, the RIB and policy join it as separate modules (issue 3); `wire` stays a
-//! crate of its own so that it depends on nothing else of ours (ARCHITECTURE.md invariant 1).
+//! * [`wire`]: the codec (the `bgp-wire` crate, kept separate so it depends on nothing else
+//!   of ours — ARCHITECTURE.md invariant 1).
+//! * [`fsm`]: the RFC 4271 session state machine, sans I/O.
+//!
+//! The tokio session driver, the RIB and policy join these under issue 3.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 
 pub use bgp_wire as wire;
+
+pub mod fsm;
