@@ -449,7 +449,11 @@ fn keepalive_interval(hold: Duration) -> Option<Duration> {
     if hold.is_zero() {
         None
     } else {
-        Some(hold.checked_div(3).unwrap_or_default().max(Duration::from_secs(1)))
+        Some(
+            hold.checked_div(3)
+                .unwrap_or_default()
+                .max(Duration::from_secs(1)),
+        )
     }
 }
 
