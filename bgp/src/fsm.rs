@@ -17,7 +17,9 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use bgp_wire::notification::{cease, code, open_error};
-use bgp_wire::{negotiate, Negotiated, Notification, Open, PeerType};
+use bgp_wire::{Notification, Open, PeerType};
+
+use crate::negotiation::{negotiate_session, Negotiation, SessionPolicy};
 
 /// RFC 4271 §8.2.2 states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,8 +102,8 @@ pub enum Action {
     StartTimer(Timer, Duration),
     /// Stop a timer.
     StopTimer(Timer),
-    /// The session is up, with these contexts.
-    Established(Negotiated),
+    /// The session is up, on these terms.
+    Established(Box<Negotiation>),
     /// The session went down (it was Established); drop or mark stale its routes.
     SessionDown(DownReason),
     /// Hand the received UPDATE or ROUTE-REFRESH to the RIB.
@@ -138,6 +140,8 @@ pub struct FsmConfig {
     pub max_idle_hold: Duration,
     /// Hold time used in OpenSent while waiting for the peer's OPEN (RFC 4271: 4 minutes).
     pub open_hold: Duration,
+    /// Role and family requirements on the peer's OPEN.
+    pub policy: SessionPolicy,
 }
 
 /// The state machine of one session.
@@ -153,6 +157,7 @@ pub struct Fsm {
     /// Negotiated hold time once the peer's OPEN is accepted.
     hold: Option<Duration>,
     remote_open: Option<Open>,
+    negotiation: Option<Negotiation>,
 }
 
 impl Fsm {
@@ -166,6 +171,7 @@ impl Fsm {
             failures: 0,
             hold: None,
             remote_open: None,
+            negotiation: None,
         }
     }
 
@@ -247,9 +253,10 @@ impl Fsm {
                 self.enter_idle(&mut out, None, true);
             }
             (State::OpenSent, Event::OpenReceived(open)) => match self.accept_open(&open) {
-                Ok(hold) => {
+                Ok((hold, negotiation)) => {
                     self.hold = Some(hold);
                     self.remote_open = Some(open);
+                    self.negotiation = Some(negotiation);
                     out.push(Action::SendKeepalive);
                     self.arm_session_timers(&mut out, hold);
                     self.state = State::OpenConfirm;
@@ -262,17 +269,8 @@ impl Fsm {
                 }
                 self.failures = 0;
                 self.state = State::Established;
-                if let Some(remote) = &self.remote_open {
-                    let peer = if remote.asn() == self.config.local_open.asn() {
-                        PeerType::Internal
-                    } else {
-                        PeerType::External
-                    };
-                    out.push(Action::Established(negotiate(
-                        &self.config.local_open,
-                        remote,
-                        peer,
-                    )));
+                if let Some(n) = &self.negotiation {
+                    out.push(Action::Established(Box::new(n.clone())));
                 }
             }
             (State::Established, Event::KeepaliveReceived) => {
@@ -365,9 +363,11 @@ impl Fsm {
         }
     }
 
-    /// Checks the peer's OPEN (RFC 4271 §6.2) and returns the negotiated hold time.
-    fn accept_open(&self, open: &Open) -> Result<Duration, Notification> {
+    /// Checks the peer's OPEN (RFC 4271 §6.2, RFC 5492, RFC 9234) and returns the negotiated
+    /// hold time and session terms.
+    fn accept_open(&self, open: &Open) -> Result<(Duration, Negotiation), Notification> {
         open.validate()?;
+        let local = &self.config.local_open;
         if let Some(want) = self.config.peer_as {
             if open.asn() != want {
                 let [a, b] = open.my_as.to_be_bytes();
@@ -378,9 +378,7 @@ impl Fsm {
                 ));
             }
         }
-        if open.bgp_id == self.config.local_open.bgp_id
-            && open.asn() == self.config.local_open.asn()
-        {
+        if open.bgp_id == local.bgp_id && open.asn() == local.asn() {
             // RFC 6286: an internal peer with our own identifier.
             return Err(Notification::new(
                 code::OPEN,
@@ -396,8 +394,14 @@ impl Fsm {
                 vec![],
             ));
         }
-        let hold = theirs.min(self.config.local_open.hold_time);
-        Ok(Duration::from_secs(u64::from(hold)))
+        let peer = if open.asn() == local.asn() {
+            PeerType::Internal
+        } else {
+            PeerType::External
+        };
+        let negotiation = negotiate_session(local, open, peer, &self.config.policy)?;
+        let hold = theirs.min(local.hold_time);
+        Ok((Duration::from_secs(u64::from(hold)), negotiation))
     }
 
     /// An error: send `n`, close, go to Idle and schedule a damped restart.
@@ -427,6 +431,7 @@ impl Fsm {
         self.state = State::Idle;
         self.hold = None;
         self.remote_open = None;
+        self.negotiation = None;
         if failure && self.enabled {
             self.failures = self.failures.saturating_add(1);
             out.push(Action::StartTimer(Timer::IdleHold, self.idle_hold_delay()));

@@ -3,6 +3,7 @@
 //! * [`wire`]: the codec (the `bgp-wire` crate, kept separate so it depends on nothing else
 //!   of ours — ARCHITECTURE.md invariant 1).
 //! * [`fsm`]: the RFC 4271 session state machine, sans I/O.
+//! * [`negotiation`]: what two OPENs agree on (families, refresh, restart, roles, contexts).
 //!
 //! The tokio session driver, the RIB and policy join these under issue 3.
 
@@ -15,3 +16,4 @@
 pub use bgp_wire as wire;
 
 pub mod fsm;
+pub mod negotiation;

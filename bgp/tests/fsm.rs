@@ -32,6 +32,7 @@ fn config(hold: u16) -> FsmConfig {
         idle_hold: Duration::from_secs(1),
         max_idle_hold: Duration::from_secs(60),
         open_hold: Duration::from_secs(240),
+        policy: bgp::negotiation::SessionPolicy::default(),
     }
 }
 
@@ -76,8 +77,9 @@ fn active_open_reaches_established_with_negotiated_timers() {
     else {
         panic!("{a:?}")
     };
-    assert!(n.rx.four_octet_as && n.tx.four_octet_as);
-    assert_eq!(n.rx.peer, PeerType::External);
+    assert!(n.contexts.rx.four_octet_as && n.contexts.tx.four_octet_as);
+    assert_eq!(n.contexts.rx.peer, PeerType::External);
+    assert!(n.route_refresh);
     let a = fsm.handle(Event::TimerExpired(Timer::Keepalive));
     assert_eq!(
         a,
@@ -148,6 +150,28 @@ fn open_errors_send_the_right_notification() {
             .iter()
             .any(|x| matches!(x, Action::StartTimer(Timer::IdleHold, _))));
     }
+}
+
+#[test]
+fn role_mismatch_refuses_the_open() {
+    use bgp::negotiation::{Role, SessionPolicy};
+    let mut cfg = config(90);
+    cfg.policy = SessionPolicy {
+        role: Some(Role::Provider),
+        ..SessionPolicy::default()
+    };
+    let mut fsm = Fsm::new(cfg);
+    fsm.handle(Event::Start { passive: false });
+    fsm.handle(Event::TcpConnected);
+    let mut their = peer_open(90);
+    their
+        .params
+        .push(bgp::wire::OptParam::Capabilities(vec![Capability::Role(4)]));
+    let a = fsm.handle(Event::OpenReceived(their));
+    assert_eq!(
+        a.first(),
+        Some(&Action::SendNotification(Notification::new(2, 11, vec![])))
+    );
 }
 
 #[test]
