@@ -5,7 +5,9 @@
 //! * [`fsm`]: the RFC 4271 session state machine, sans I/O.
 //! * [`negotiation`]: what two OPENs agree on (families, refresh, restart, roles, contexts).
 //!
-//! The tokio session driver, the RIB and policy join these under issue 3.
+//! * [`session`]: the tokio driver of one session around the FSM.
+//!
+//! The RIB and policy join these under issue 3.
 
 #![deny(
     clippy::indexing_slicing,
@@ -17,3 +19,4 @@ pub use bgp_wire as wire;
 
 pub mod fsm;
 pub mod negotiation;
+pub mod session;

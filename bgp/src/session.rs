@@ -1,0 +1,344 @@
+//! The tokio driver of one BGP session: it owns the transport and the timers, feeds the pure
+//! [`Fsm`] events and carries out its actions.
+//!
+//! A session talks to its owner (the RIB actor, later) through two bounded channels: commands
+//! in ([`SessionCommand`]), events out ([`SessionEvent`]). Received UPDATEs are decoded here, at
+//! the edge, with the negotiated receive context, and handed over with their RFC 7606 verdict;
+//! a full event channel stops the session from reading its socket (backpressure) rather than
+//! buffering without bound.
+//!
+//! Outgoing connections are opened by the session; incoming ones are accepted by whoever owns
+//! the listening socket and handed in with [`SessionCommand::Incoming`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bgp_wire::{decode_message, frame, Context, Message, MessageError, Notification, Received};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::fsm::{Action, DownReason, Event, Fsm, FsmConfig, State, Timer};
+use crate::negotiation::Negotiation;
+
+/// How to reach the peer.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The state machine's configuration (our OPEN, timers, policy).
+    pub fsm: FsmConfig,
+    /// The peer's address and port.
+    pub remote: SocketAddr,
+    /// Wait for the peer to connect instead of connecting.
+    pub passive: bool,
+    /// How long an outgoing connection attempt may take.
+    pub connect_timeout: Duration,
+}
+
+/// What the owner asks of a session.
+#[derive(Debug)]
+pub enum SessionCommand {
+    /// An accepted connection from the peer.
+    Incoming(TcpStream),
+    /// Send a message (UPDATE, ROUTE-REFRESH) on the established session.
+    Send(Box<Message>),
+    /// Stop the session (Cease / Administrative Shutdown).
+    Stop,
+}
+
+/// What a session reports.
+#[derive(Debug)]
+pub enum SessionEvent {
+    /// The FSM changed state.
+    State(State),
+    /// The session is established on these terms.
+    Established(Box<Negotiation>),
+    /// A message from the established peer (UPDATE or ROUTE-REFRESH), with its verdict.
+    Message(Box<Received>),
+    /// The session went down.
+    Down(DownReason),
+}
+
+/// Runs a session until it is stopped or its owner goes away.
+pub async fn run(
+    config: SessionConfig,
+    mut commands: mpsc::Receiver<SessionCommand>,
+    events: mpsc::Sender<SessionEvent>,
+) {
+    let mut s = Driver {
+        fsm: Fsm::new(config.fsm.clone()),
+        config,
+        stream: None,
+        connecting: false,
+        timers: Timers::default(),
+        rx_ctx: Context::default(),
+        tx_ctx: Context::default(),
+        buf: Vec::with_capacity(8192),
+        events,
+        last_state: State::Idle,
+    };
+    let passive = s.config.passive;
+    s.handle(Event::Start { passive }).await;
+    loop {
+        let deadline = s.timers.next();
+        let connect_to = s.connecting.then_some(s.config.remote);
+        tokio::select! {
+            cmd = commands.recv() => match cmd {
+                None => {
+                    s.handle(Event::Stop).await;
+                    return;
+                }
+                Some(SessionCommand::Stop) => {
+                    s.handle(Event::Stop).await;
+                    return;
+                }
+                Some(SessionCommand::Incoming(stream)) => {
+                    if s.stream.is_none() && s.fsm.state() != State::Idle {
+                        s.stream = Some(stream);
+                        s.connecting = false;
+                        s.handle(Event::TcpConnected).await;
+                    }
+                    // Otherwise: a second connection (collision handling belongs to the peer
+                    // manager, which compares identifiers) or a closed session; drop it.
+                }
+                Some(SessionCommand::Send(msg)) => {
+                    if s.fsm.state() == State::Established {
+                        s.send(&msg).await;
+                    }
+                }
+            },
+            res = connect(connect_to, s.config.connect_timeout) => {
+                s.connecting = false;
+                match res {
+                    Ok(stream) => {
+                        s.stream = Some(stream);
+                        s.handle(Event::TcpConnected).await;
+                    }
+                    Err(()) => s.handle(Event::TcpFailed).await,
+                }
+            }
+            read = read_some(s.stream.as_mut(), &mut s.buf) => {
+                match read {
+                    Ok(()) => s.drain().await,
+                    Err(()) => {
+                        s.stream = None;
+                        s.handle(Event::TcpFailed).await;
+                    }
+                }
+            }
+            () = sleep_until(deadline.map(|(at, _)| at)) => {
+                if let Some((_, timer)) = deadline {
+                    s.timers.stop(timer);
+                    s.handle(Event::TimerExpired(timer)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Connects when `to` is set; never completes otherwise.
+async fn connect(to: Option<SocketAddr>, timeout: Duration) -> Result<TcpStream, ()> {
+    match to {
+        Some(addr) => match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                // BGP messages are small and latency matters more than batching.
+                let _ = stream.set_nodelay(true);
+                Ok(stream)
+            }
+            _ => Err(()),
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads what is available into `buf`; never completes without a stream.
+async fn read_some(stream: Option<&mut TcpStream>, buf: &mut Vec<u8>) -> Result<(), ()> {
+    match stream {
+        Some(stream) => {
+            let mut chunk = [0u8; 16384];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => Err(()),
+                Ok(n) => {
+                    buf.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+                    Ok(())
+                }
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Deadlines of the FSM's timers.
+#[derive(Debug, Default)]
+struct Timers {
+    running: Vec<(Timer, Instant)>,
+}
+
+impl Timers {
+    fn start(&mut self, t: Timer, after: Duration) {
+        self.stop(t);
+        // A duration too large to add is as good as never.
+        if let Some(at) = Instant::now().checked_add(after) {
+            self.running.push((t, at));
+        }
+    }
+
+    fn stop(&mut self, t: Timer) {
+        self.running.retain(|(x, _)| *x != t);
+    }
+
+    /// The earliest deadline.
+    fn next(&self) -> Option<(Instant, Timer)> {
+        self.running
+            .iter()
+            .map(|(t, at)| (*at, *t))
+            .min_by_key(|(at, _)| *at)
+    }
+}
+
+struct Driver {
+    config: SessionConfig,
+    fsm: Fsm,
+    stream: Option<TcpStream>,
+    connecting: bool,
+    timers: Timers,
+    rx_ctx: Context,
+    tx_ctx: Context,
+    buf: Vec<u8>,
+    events: mpsc::Sender<SessionEvent>,
+    last_state: State,
+}
+
+impl Driver {
+    /// Feeds one event to the FSM and performs its actions.
+    async fn handle(&mut self, event: Event) {
+        let actions = self.fsm.handle(event);
+        for a in actions {
+            self.perform(a).await;
+        }
+        let state = self.fsm.state();
+        if state != self.last_state {
+            self.last_state = state;
+            tracing::debug!(peer = %self.config.remote, ?state, "bgp session state");
+            let _ = self.events.send(SessionEvent::State(state)).await;
+        }
+    }
+
+    async fn perform(&mut self, action: Action) {
+        match action {
+            Action::Connect => self.connecting = true,
+            Action::Listen => {}
+            Action::Disconnect => {
+                if let Some(mut s) = self.stream.take() {
+                    let _ = s.shutdown().await;
+                }
+                self.connecting = false;
+                self.buf.clear();
+            }
+            Action::SendOpen(open) => self.send(&Message::Open(open)).await,
+            Action::SendKeepalive => self.send(&Message::Keepalive).await,
+            Action::SendNotification(n) => self.send(&Message::Notification(n)).await,
+            Action::StartTimer(t, d) => self.timers.start(t, d),
+            Action::StopTimer(t) => self.timers.stop(t),
+            Action::Established(n) => {
+                self.rx_ctx = n.contexts.rx;
+                self.tx_ctx = n.contexts.tx;
+                tracing::info!(peer = %self.config.remote, families = ?n.families, "bgp session established");
+                let _ = self.events.send(SessionEvent::Established(n)).await;
+            }
+            Action::SessionDown(reason) => {
+                tracing::info!(peer = %self.config.remote, ?reason, "bgp session down");
+                self.rx_ctx = Context::default();
+                self.tx_ctx = Context::default();
+                let _ = self.events.send(SessionEvent::Down(reason)).await;
+            }
+            // Delivery happens in `drain`, which holds the decoded message.
+            Action::Deliver => {}
+        }
+    }
+
+    async fn send(&mut self, msg: &Message) {
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        match msg.to_bytes(&self.tx_ctx) {
+            Ok(bytes) => {
+                if stream.write_all(&bytes).await.is_err() {
+                    self.stream = None;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(peer = %self.config.remote, error = %e, "message not sent: cannot be encoded")
+            }
+        }
+    }
+
+    /// Decodes every complete message in the buffer and feeds it to the FSM.
+    async fn drain(&mut self) {
+        loop {
+            let len = match frame(&self.buf, &self.rx_ctx) {
+                Ok(Some(len)) if len <= self.buf.len() => len,
+                Ok(_) => return,
+                Err(e) => {
+                    self.buf.clear();
+                    self.message_error(e).await;
+                    return;
+                }
+            };
+            let bytes: Vec<u8> = self.buf.drain(..len).collect();
+            let event = match decode_message(&bytes, &self.rx_ctx) {
+                Err(e) => {
+                    self.message_error(e).await;
+                    return;
+                }
+                Ok(received) => match &received.message {
+                    Message::Open(o) => Event::OpenReceived(o.clone()),
+                    Message::Keepalive => Event::KeepaliveReceived,
+                    Message::Notification(n) => Event::NotificationReceived(n.clone()),
+                    Message::Update(_) | Message::RouteRefresh(_) => {
+                        let reset = received
+                            .verdict
+                            .is_reset()
+                            .then(|| received.verdict.notification.clone())
+                            .flatten();
+                        if !received.verdict.is_clean() {
+                            tracing::warn!(peer = %self.config.remote, verdict = ?received.verdict.action, update = ?bytes, "malformed UPDATE (RFC 7606)");
+                        }
+                        let deliver = reset.is_none() && self.fsm.state() == State::Established;
+                        self.handle(Event::UpdateReceived { reset }).await;
+                        if deliver {
+                            // A full channel pauses reading here: backpressure, not buffering.
+                            let _ = self
+                                .events
+                                .send(SessionEvent::Message(Box::new(received)))
+                                .await;
+                        }
+                        continue;
+                    }
+                },
+            };
+            self.handle(event).await;
+            if self.stream.is_none() {
+                return;
+            }
+        }
+    }
+
+    async fn message_error(&mut self, e: MessageError) {
+        match e.notification {
+            Some(n) => self.handle(Event::MessageError(n)).await,
+            // A malformed NOTIFICATION: the peer is closing anyway.
+            None => {
+                self.handle(Event::NotificationReceived(Notification::new(0, 0, vec![])))
+                    .await
+            }
+        }
+    }
+}
