@@ -1,0 +1,258 @@
+//! Interop with FRR 8.4's bgpd over loopback: our session (AS 65001) and bgpd (AS 65002,
+//! passive, listening on 127.0.0.2 on a free port, no zebra) establish, exchange IPv4 routes
+//! both ways, and part with a Cease.
+//!
+//! Needs FRR (`apt-get install --no-install-recommends frr`; `.ci/run` installs it) and root
+//! (bgpd -S). Without them the test fails and says what is missing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bgp::fsm::{FsmConfig, State};
+use bgp::negotiation::SessionPolicy;
+use bgp::session::{run, SessionCommand, SessionConfig, SessionEvent};
+use bgp::wire::nlri::Ipv4Nlri;
+use bgp::wire::{AsPath, Capability, Family, Message, Open, Origin, PathAttributes, Update};
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+const BGPD: &str = "/usr/lib/frr/bgpd";
+
+/// bgpd, killed when dropped.
+struct Frr {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Frr {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Frr {
+    fn vtysh(&self, cmd: &str) -> String {
+        let out = Command::new("vtysh")
+            .arg("--vty_socket")
+            .arg(&self.dir)
+            .arg("-c")
+            .arg(cmd)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+fn free_port(ip: Ipv4Addr) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_frr(port: u16) -> Frr {
+    assert!(
+        Path::new(BGPD).exists(),
+        "FRR's bgpd not found at {BGPD}: install it with `apt-get install --no-install-recommends frr`"
+    );
+    let dir = std::env::temp_dir().join(format!("perouterd-frr-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // vtysh and bgpd meet on a socket in this directory.
+    Command::new("chmod").arg("777").arg(&dir).status().unwrap();
+    let conf = dir.join("bgpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "frr defaults datacenter\nhostname frr-interop\nlog file {}/bgpd.log\n!\n\
+             router bgp 65002\n bgp router-id 10.0.0.2\n no bgp ebgp-requires-policy\n no bgp network import-check\n\
+             neighbor 127.0.0.1 remote-as 65001\n neighbor 127.0.0.1 passive\n neighbor 127.0.0.1 timers 3 9\n !\n\
+             address-family ipv4 unicast\n  network 203.0.113.0/24\n  neighbor 127.0.0.1 route-map NH out\n exit-address-family\n!\n\
+             route-map NH permit 10\n set ip next-hop 192.0.2.1\n!\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(BGPD)
+        .args([
+            "-S",
+            "-Z",
+            "-p",
+            &port.to_string(),
+            "-l",
+            "127.0.0.2",
+            "--vty_socket",
+        ])
+        .arg(&dir)
+        .arg("-i")
+        .arg(dir.join("bgpd.pid"))
+        .arg("-f")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start bgpd (needs root for -S)");
+    let frr = Frr { child, dir };
+    // Wait until it listens.
+    for _ in 0..50 {
+        if std::net::TcpStream::connect((Ipv4Addr::new(127, 0, 0, 2), port)).is_ok() {
+            return frr;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("bgpd did not start listening on 127.0.0.2:{port} (run the tests as root)");
+}
+
+async fn next_matching(
+    rx: &mut mpsc::Receiver<SessionEvent>,
+    pred: impl Fn(&SessionEvent) -> bool,
+) -> SessionEvent {
+    timeout(Duration::from_secs(20), async {
+        loop {
+            let ev = rx.recv().await.expect("session ended");
+            if pred(&ev) {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for a session event")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_with_frr_and_exchanges_ipv4_routes() {
+    let port = free_port(Ipv4Addr::new(127, 0, 0, 2));
+    let frr = start_frr(port);
+
+    let caps = vec![
+        Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
+        Capability::RouteRefresh,
+        Capability::FourOctetAs(65001),
+    ];
+    let cfg = SessionConfig {
+        fsm: FsmConfig {
+            local_open: Open::new(65001, 9, Ipv4Addr::new(10, 0, 0, 1), caps),
+            peer_as: Some(65002),
+            min_hold_time: 3,
+            connect_retry: Duration::from_secs(1),
+            idle_hold: Duration::from_millis(500),
+            max_idle_hold: Duration::from_secs(5),
+            open_hold: Duration::from_secs(30),
+            policy: SessionPolicy {
+                require_common_family: true,
+                ..SessionPolicy::default()
+            },
+        },
+        remote: SocketAddr::from(([127, 0, 0, 2], port)),
+        passive: false,
+        connect_timeout: Duration::from_secs(2),
+    };
+    let (cmd, cmd_rx) = mpsc::channel(8);
+    let (ev_tx, mut ev) = mpsc::channel(64);
+    tokio::spawn(run(cfg, cmd_rx, ev_tx));
+
+    let SessionEvent::Established(n) =
+        next_matching(&mut ev, |e| matches!(e, SessionEvent::Established(_))).await
+    else {
+        unreachable!()
+    };
+    assert!(n.families.contains(Family::Ipv4Unicast));
+    assert!(n.contexts.rx.four_octet_as, "FRR advertises 4-octet AS");
+    assert_eq!(
+        n.peer_hostname.as_deref(),
+        Some("frr-interop"),
+        "FRR's hostname capability"
+    );
+
+    // FRR's network statement reaches us, from AS 65002.
+    let got = next_matching(&mut ev, |e| match e {
+        SessionEvent::Message(r) => matches!(&r.message, Message::Update(u) if !u.nlri.is_empty()),
+        _ => false,
+    })
+    .await;
+    let SessionEvent::Message(r) = got else {
+        unreachable!()
+    };
+    let Message::Update(u) = &r.message else {
+        unreachable!()
+    };
+    assert!(r.verdict.is_clean(), "{:?}", r.verdict);
+    assert_eq!(
+        u.nlri
+            .iter()
+            .map(|n| n.prefix.to_string())
+            .collect::<Vec<_>>(),
+        vec!["203.0.113.0/24"]
+    );
+    assert_eq!(
+        u.attributes.as_path.as_ref().and_then(AsPath::first_as),
+        Some(65002)
+    );
+
+    // FRR's next hop would be its loopback address, which a receiver rightly refuses (RFC 7606
+    // §7.3): its export route-map sets a documentation address instead (a value on the wire;
+    // nothing is sent there).
+    assert_eq!(u.attributes.next_hop, Some(Ipv4Addr::new(192, 0, 2, 1)));
+
+    // Our route reaches FRR.
+    let update = Update {
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::sequence(vec![65001])),
+            next_hop: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            ..Default::default()
+        },
+        nlri: vec![Ipv4Nlri {
+            path_id: None,
+            prefix: "198.51.100.0/24".parse().unwrap(),
+        }],
+        ..Default::default()
+    };
+    cmd.send(SessionCommand::Send(Box::new(Message::Update(update))))
+        .await
+        .unwrap();
+    let mut learned = String::new();
+    for _ in 0..50 {
+        learned = frr.vtysh("show bgp ipv4 unicast 198.51.100.0/24 json");
+        if learned.contains("\"paths\"") && learned.contains("65001") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        learned.contains("65001"),
+        "FRR did not learn our route: {learned}"
+    );
+
+    // Keepalives keep the session up past FRR's 9 s hold time... checked briefly: 4 s.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(frr
+        .vtysh("show bgp summary json")
+        .contains("\"state\":\"Established\""));
+
+    cmd.send(SessionCommand::Stop).await.unwrap();
+    next_matching(&mut ev, |e| matches!(e, SessionEvent::State(State::Idle))).await;
+    let mut summary = String::new();
+    for _ in 0..25 {
+        summary = frr.vtysh("show bgp neighbors 127.0.0.1 json");
+        if summary.contains("Administrative Shutdown") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        summary.contains("Administrative Shutdown"),
+        "FRR's view of our Cease: {summary}"
+    );
+}
