@@ -76,10 +76,15 @@ pub async fn run(
         buf: Vec::with_capacity(8192),
         events,
         last_state: State::Idle,
+        write_failed: false,
     };
     let passive = s.config.passive;
     s.handle(Event::Start { passive }).await;
     loop {
+        if std::mem::take(&mut s.write_failed) {
+            // A send failed inside an action: tell the FSM the transport is gone.
+            s.handle(Event::TcpFailed).await;
+        }
         let deadline = s.timers.next();
         let connect_to = s.connecting.then_some(s.config.remote);
         tokio::select! {
@@ -214,6 +219,8 @@ struct Driver {
     buf: Vec<u8>,
     events: mpsc::Sender<SessionEvent>,
     last_state: State,
+    /// A write failed; the FSM hears of it before the next event.
+    write_failed: bool,
 }
 
 impl Driver {
@@ -272,6 +279,7 @@ impl Driver {
             Ok(bytes) => {
                 if stream.write_all(&bytes).await.is_err() {
                     self.stream = None;
+                    self.write_failed = true;
                 }
             }
             Err(e) => {
