@@ -13,6 +13,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,9 +24,9 @@ use bgp::fsm::{FsmConfig, State};
 use bgp::negotiation::SessionPolicy;
 use bgp::session::{run, SessionCommand, SessionConfig, SessionEvent};
 use bgp::wire::nlri::Ipv4Nlri;
-use bgp::wire::{AsPath, Capability, Family, Message, Open, Origin, PathAttributes, Update};
+use bgp::wire::{AsPath, Family, Message, Origin, PathAttributes, Update};
+use common::{free_port, fsm, next_matching};
 use tokio::sync::mpsc;
-use tokio::time::timeout;
 
 const BGPD: &str = "/usr/lib/frr/bgpd";
 
@@ -53,14 +55,6 @@ impl Frr {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
-}
-
-fn free_port(ip: Ipv4Addr) -> u16 {
-    std::net::TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_frr(port: u16) -> Frr {
@@ -116,46 +110,18 @@ fn start_frr(port: u16) -> Frr {
     panic!("bgpd did not start listening on 127.0.0.2:{port} (run the tests as root)");
 }
 
-async fn next_matching(
-    rx: &mut mpsc::Receiver<SessionEvent>,
-    pred: impl Fn(&SessionEvent) -> bool,
-) -> SessionEvent {
-    timeout(Duration::from_secs(20), async {
-        loop {
-            let ev = rx.recv().await.expect("session ended");
-            if pred(&ev) {
-                return ev;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for a session event")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_with_frr_and_exchanges_ipv4_routes() {
     let port = free_port(Ipv4Addr::new(127, 0, 0, 2));
     let frr = start_frr(port);
 
-    let caps = vec![
-        Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
-        Capability::Multiprotocol(Family::L2vpnEvpn.afi_safi()),
-        Capability::RouteRefresh,
-        Capability::FourOctetAs(65001),
-    ];
     let cfg = SessionConfig {
         fsm: FsmConfig {
-            local_open: Open::new(65001, 9, Ipv4Addr::new(10, 0, 0, 1), caps),
-            peer_as: Some(65002),
-            min_hold_time: 3,
-            connect_retry: Duration::from_secs(1),
-            idle_hold: Duration::from_millis(500),
-            max_idle_hold: Duration::from_secs(5),
-            open_hold: Duration::from_secs(30),
             policy: SessionPolicy {
                 require_common_family: true,
                 ..SessionPolicy::default()
             },
+            ..fsm(65001, [10, 0, 0, 1], 65002, 9)
         },
         remote: SocketAddr::from(([127, 0, 0, 2], port)),
         passive: false,

@@ -12,6 +12,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -23,11 +25,11 @@ use bgp::session::{run, SessionCommand, SessionConfig, SessionEvent};
 use bgp::wire::evpn::IpPrefixRoute;
 use bgp::wire::nlri::{EvpnNlri, MpReach, NextHop, NlriList};
 use bgp::wire::{
-    AdminValue, AsPath, Capability, Esi, EvpnRoute, ExtCommunity, Family, Label24, Mac, Message,
-    Open, Origin, PathAttributes, RouteDistinguisher, Update,
+    AdminValue, AsPath, Esi, EvpnRoute, ExtCommunity, Family, Label24, Mac, Message, Origin,
+    PathAttributes, RouteDistinguisher, Update,
 };
+use common::{free_port, fsm, next_matching};
 use tokio::sync::mpsc;
-use tokio::time::timeout;
 
 struct GoBgp {
     child: Child,
@@ -57,14 +59,6 @@ impl GoBgp {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
-}
-
-fn free_port(ip: Ipv4Addr) -> u16 {
-    std::net::TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_gobgp(port: u16) -> GoBgp {
@@ -112,46 +106,18 @@ fn start_gobgp(port: u16) -> GoBgp {
     panic!("gobgpd did not start listening on 127.0.0.3:{port}");
 }
 
-async fn next_matching(
-    rx: &mut mpsc::Receiver<SessionEvent>,
-    pred: impl Fn(&SessionEvent) -> bool,
-) -> SessionEvent {
-    timeout(Duration::from_secs(20), async {
-        loop {
-            let ev = rx.recv().await.expect("session ended");
-            if pred(&ev) {
-                return ev;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for a session event")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_with_gobgp_and_exchanges_evpn() {
     let port = free_port(Ipv4Addr::new(127, 0, 0, 3));
     let g = start_gobgp(port);
 
-    let caps = vec![
-        Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
-        Capability::Multiprotocol(Family::L2vpnEvpn.afi_safi()),
-        Capability::RouteRefresh,
-        Capability::FourOctetAs(65001),
-    ];
     let cfg = SessionConfig {
         fsm: FsmConfig {
-            local_open: Open::new(65001, 9, Ipv4Addr::new(10, 0, 0, 1), caps),
-            peer_as: Some(65003),
-            min_hold_time: 3,
-            connect_retry: Duration::from_secs(1),
-            idle_hold: Duration::from_millis(500),
-            max_idle_hold: Duration::from_secs(5),
-            open_hold: Duration::from_secs(30),
             policy: SessionPolicy {
                 require_common_family: true,
                 ..SessionPolicy::default()
             },
+            ..fsm(65001, [10, 0, 0, 1], 65003, 9)
         },
         remote: SocketAddr::from(([127, 0, 0, 3], port)),
         passive: false,

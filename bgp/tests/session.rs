@@ -7,56 +7,23 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use bgp::fsm::{DownReason, FsmConfig, State};
-use bgp::negotiation::SessionPolicy;
+use bgp::fsm::{DownReason, State};
 use bgp::session::{run, SessionCommand, SessionConfig, SessionEvent};
 use bgp::wire::nlri::Ipv4Nlri;
 use bgp::wire::{
     decode_message, AsPath, Capability, Context, Family, Message, Notification, Open, Origin,
     PathAttributes, Update,
 };
+use common::{fsm, next_matching};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-
-fn fsm(asn: u32, id: [u8; 4], peer_as: u32, hold: u16) -> FsmConfig {
-    let caps = vec![
-        Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
-        Capability::Multiprotocol(Family::L2vpnEvpn.afi_safi()),
-        Capability::RouteRefresh,
-        Capability::FourOctetAs(asn),
-    ];
-    FsmConfig {
-        local_open: Open::new(asn, hold, Ipv4Addr::from(id), caps),
-        peer_as: Some(peer_as),
-        min_hold_time: 3,
-        connect_retry: Duration::from_secs(2),
-        idle_hold: Duration::from_millis(200),
-        max_idle_hold: Duration::from_secs(5),
-        open_hold: Duration::from_secs(30),
-        policy: SessionPolicy::default(),
-    }
-}
-
-async fn next_matching(
-    rx: &mut mpsc::Receiver<SessionEvent>,
-    pred: impl Fn(&SessionEvent) -> bool,
-) -> SessionEvent {
-    timeout(Duration::from_secs(15), async {
-        loop {
-            let ev = rx.recv().await.expect("session ended");
-            if pred(&ev) {
-                return ev;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for a session event")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sessions_establish_exchange_an_update_and_stop() {
