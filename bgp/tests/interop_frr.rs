@@ -20,12 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use bgp::fsm::{FsmConfig, State};
-use bgp::negotiation::SessionPolicy;
-use bgp::session::{run, SessionCommand, SessionConfig, SessionEvent};
+use bgp::fsm::State;
+use bgp::session::{SessionCommand, SessionEvent};
 use bgp::wire::nlri::Ipv4Nlri;
 use bgp::wire::{AsPath, Family, Message, Origin, PathAttributes, Update};
-use common::{free_port, fsm, next_matching};
+use common::{connect_to, free_port, next_matching, Ours};
 use tokio::sync::mpsc;
 
 const BGPD: &str = "/usr/lib/frr/bgpd";
@@ -115,21 +114,7 @@ async fn peers_with_frr_and_exchanges_ipv4_routes() {
     let port = free_port(Ipv4Addr::new(127, 0, 0, 2));
     let frr = start_frr(port);
 
-    let cfg = SessionConfig {
-        fsm: FsmConfig {
-            policy: SessionPolicy {
-                require_common_family: true,
-                ..SessionPolicy::default()
-            },
-            ..fsm(65001, [10, 0, 0, 1], 65002, 9)
-        },
-        remote: SocketAddr::from(([127, 0, 0, 2], port)),
-        passive: false,
-        connect_timeout: Duration::from_secs(2),
-    };
-    let (cmd, cmd_rx) = mpsc::channel(8);
-    let (ev_tx, mut ev) = mpsc::channel(64);
-    tokio::spawn(run(cfg, cmd_rx, ev_tx));
+    let Ours { cmd, mut ev } = connect_to(SocketAddr::from(([127, 0, 0, 2], port)), 65002);
 
     let SessionEvent::Established(n) =
         next_matching(&mut ev, |e| matches!(e, SessionEvent::Established(_))).await

@@ -19,17 +19,14 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use bgp::fsm::FsmConfig;
-use bgp::negotiation::SessionPolicy;
-use bgp::session::{run, SessionCommand, SessionConfig, SessionEvent};
+use bgp::session::{SessionCommand, SessionEvent};
 use bgp::wire::evpn::IpPrefixRoute;
 use bgp::wire::nlri::{EvpnNlri, MpReach, NextHop, NlriList};
 use bgp::wire::{
     AdminValue, AsPath, Esi, EvpnRoute, ExtCommunity, Family, Label24, Mac, Message, Origin,
     PathAttributes, RouteDistinguisher, Update,
 };
-use common::{free_port, fsm, next_matching};
-use tokio::sync::mpsc;
+use common::{connect_to, free_port, next_matching, Ours};
 
 struct GoBgp {
     child: Child,
@@ -111,21 +108,7 @@ async fn peers_with_gobgp_and_exchanges_evpn() {
     let port = free_port(Ipv4Addr::new(127, 0, 0, 3));
     let g = start_gobgp(port);
 
-    let cfg = SessionConfig {
-        fsm: FsmConfig {
-            policy: SessionPolicy {
-                require_common_family: true,
-                ..SessionPolicy::default()
-            },
-            ..fsm(65001, [10, 0, 0, 1], 65003, 9)
-        },
-        remote: SocketAddr::from(([127, 0, 0, 3], port)),
-        passive: false,
-        connect_timeout: Duration::from_secs(2),
-    };
-    let (cmd, cmd_rx) = mpsc::channel(8);
-    let (ev_tx, mut ev) = mpsc::channel(64);
-    tokio::spawn(run(cfg, cmd_rx, ev_tx));
+    let Ours { cmd, mut ev } = connect_to(SocketAddr::from(([127, 0, 0, 3], port)), 65003);
     let SessionEvent::Established(n) =
         next_matching(&mut ev, |e| matches!(e, SessionEvent::Established(_))).await
     else {

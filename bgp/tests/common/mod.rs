@@ -58,3 +58,32 @@ pub async fn next_matching(
     .await
     .expect("timed out waiting for a session event")
 }
+
+/// A running session of ours.
+pub struct Ours {
+    /// Its command channel.
+    pub cmd: mpsc::Sender<bgp::session::SessionCommand>,
+    /// Its events.
+    pub ev: mpsc::Receiver<SessionEvent>,
+}
+
+/// Starts our session (AS 65001, 10.0.0.1, hold 9 s, at least one common family required)
+/// connecting to `remote`, which expects peer AS `peer_as`.
+pub fn connect_to(remote: std::net::SocketAddr, peer_as: u32) -> Ours {
+    let cfg = bgp::session::SessionConfig {
+        fsm: FsmConfig {
+            policy: SessionPolicy {
+                require_common_family: true,
+                ..SessionPolicy::default()
+            },
+            ..fsm(65001, [10, 0, 0, 1], peer_as, 9)
+        },
+        remote,
+        passive: false,
+        connect_timeout: Duration::from_secs(2),
+    };
+    let (cmd, cmd_rx) = mpsc::channel(8);
+    let (ev_tx, ev) = mpsc::channel(64);
+    tokio::spawn(bgp::session::run(cfg, cmd_rx, ev_tx));
+    Ours { cmd, ev }
+}
