@@ -130,6 +130,9 @@ pub struct FsmConfig {
     pub local_open: Open,
     /// The peer AS we expect, if configured (a 4-octet AS is compared with capability 65).
     pub peer_as: Option<u32>,
+    /// Without `peer_as`: whether the peer must be external (another AS, FRR `remote-as
+    /// external`) or internal (our AS); `None` accepts any AS.
+    pub peer_type: Option<PeerType>,
     /// Smallest hold time we accept from the peer, other than 0 (RFC 4271 allows 3).
     pub min_hold_time: u16,
     /// ConnectRetryTime.
@@ -368,8 +371,14 @@ impl Fsm {
     fn accept_open(&self, open: &Open) -> Result<(Duration, Negotiation), Notification> {
         open.validate()?;
         let local = &self.config.local_open;
-        if let Some(want) = self.config.peer_as {
-            if open.asn() != want {
+        let acceptable = match (self.config.peer_as, self.config.peer_type) {
+            (Some(want), _) => open.asn() == want,
+            (None, Some(PeerType::External)) => open.asn() != local.asn(),
+            (None, Some(PeerType::Internal)) => open.asn() == local.asn(),
+            (None, None) => true,
+        };
+        {
+            if !acceptable {
                 let [a, b] = open.my_as.to_be_bytes();
                 return Err(Notification::new(
                     code::OPEN,

@@ -6,8 +6,11 @@
 //! * [`negotiation`]: what two OPENs agree on (families, refresh, restart, roles, contexts).
 //!
 //! * [`session`]: the tokio driver of one session around the FSM.
+//! * [`transport`]: the TCP sockets under a session: TCP-MD5, TTL and GTSM, update-source,
+//!   bind-to-device.
 //!
-//! The RIB and policy join these under issue 3.
+//! * [`rib`]: Adj-RIB-In / Loc-RIB / Adj-RIB-Out, interned attributes, best path, update
+//!   generation (sans I/O).
 
 #![deny(
     clippy::indexing_slicing,
@@ -19,4 +22,6 @@ pub use bgp_wire as wire;
 
 pub mod fsm;
 pub mod negotiation;
+pub mod rib;
 pub mod session;
+pub mod transport;

@@ -88,6 +88,12 @@ pub struct Negotiation {
     pub contexts: Negotiated,
     /// The peer's hostname (FRR's capability 73), for display.
     pub peer_hostname: Option<String>,
+    /// The peer's BGP Identifier (router id), for the decision process.
+    pub peer_bgp_id: std::net::Ipv4Addr,
+    /// The peer's AS (4-octet when it sent capability 65).
+    pub peer_as: u32,
+    /// The hold time the peer proposed.
+    pub peer_hold_time: u16,
 }
 
 /// Families a speaker enables: its multiprotocol capabilities, or IPv4 unicast when it sends
@@ -188,6 +194,9 @@ pub fn negotiate_session(
             Capability::Fqdn { hostname, .. } => Some(hostname.clone()),
             _ => None,
         }),
+        peer_bgp_id: remote.bgp_id,
+        peer_as: remote.asn(),
+        peer_hold_time: remote.hold_time,
     })
 }
 

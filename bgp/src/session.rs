@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use crate::fsm::{Action, DownReason, Event, Fsm, FsmConfig, State, Timer};
 use crate::negotiation::Negotiation;
+use crate::transport::{self, SocketOptions};
 
 /// How to reach the peer.
 #[derive(Debug, Clone)]
@@ -33,6 +34,9 @@ pub struct SessionConfig {
     pub passive: bool,
     /// How long an outgoing connection attempt may take.
     pub connect_timeout: Duration,
+    /// Socket options of outgoing connections (TCP-MD5, TTL, GTSM, update-source, device).
+    /// Accepted connections get theirs from the listener's owner.
+    pub socket: SocketOptions,
 }
 
 /// What the owner asks of a session.
@@ -42,8 +46,14 @@ pub enum SessionCommand {
     Incoming(TcpStream),
     /// Send a message (UPDATE, ROUTE-REFRESH) on the established session.
     Send(Box<Message>),
+    /// Send messages already encoded with the session's transmit context (the RIB packs
+    /// UPDATEs itself); dropped unless the session is established.
+    SendEncoded(Vec<Vec<u8>>),
     /// Stop the session (Cease / Administrative Shutdown).
     Stop,
+    /// Stop the session with this NOTIFICATION (Cease / Maximum Number of Prefixes Reached,
+    /// Administrative Reset, …).
+    Shutdown(Notification),
 }
 
 /// What a session reports.
@@ -51,6 +61,13 @@ pub enum SessionCommand {
 pub enum SessionEvent {
     /// The FSM changed state.
     State(State),
+    /// A transport connection is up (before the OPEN exchange).
+    Connected {
+        /// Our address.
+        local: SocketAddr,
+        /// The peer's address.
+        remote: SocketAddr,
+    },
     /// The session is established on these terms.
     Established(Box<Negotiation>),
     /// A message from the established peer (UPDATE or ROUTE-REFRESH), with its verdict.
@@ -97,6 +114,16 @@ pub async fn run(
                     s.handle(Event::Stop).await;
                     return;
                 }
+                Some(SessionCommand::Shutdown(n)) => {
+                    // Our NOTIFICATION instead of the FSM's Administrative Shutdown: send it,
+                    // close, then stop the FSM with no transport left to write to.
+                    s.send(&Message::Notification(n)).await;
+                    if let Some(mut stream) = s.stream.take() {
+                        let _ = stream.shutdown().await;
+                    }
+                    s.handle(Event::Stop).await;
+                    return;
+                }
                 Some(SessionCommand::Incoming(stream)) => {
                     if s.stream.is_none() && s.fsm.state() != State::Idle {
                         s.stream = Some(stream);
@@ -111,8 +138,13 @@ pub async fn run(
                         s.send(&msg).await;
                     }
                 }
+                Some(SessionCommand::SendEncoded(msgs)) => {
+                    if s.fsm.state() == State::Established {
+                        s.send_encoded(&msgs).await;
+                    }
+                }
             },
-            res = connect(connect_to, s.config.connect_timeout) => {
+            res = connect(connect_to, &s.config.socket, s.config.connect_timeout) => {
                 s.connecting = false;
                 match res {
                     Ok(stream) => {
@@ -142,15 +174,18 @@ pub async fn run(
 }
 
 /// Connects when `to` is set; never completes otherwise.
-async fn connect(to: Option<SocketAddr>, timeout: Duration) -> Result<TcpStream, ()> {
+async fn connect(
+    to: Option<SocketAddr>,
+    opts: &SocketOptions,
+    timeout: Duration,
+) -> Result<TcpStream, ()> {
     match to {
-        Some(addr) => match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => {
-                // BGP messages are small and latency matters more than batching.
-                let _ = stream.set_nodelay(true);
-                Ok(stream)
+        Some(addr) => match transport::connect(addr, opts, timeout).await {
+            Ok(stream) => Ok(stream),
+            Err(e) => {
+                tracing::debug!(peer = %addr, error = %e, "bgp connect failed");
+                Err(())
             }
-            _ => Err(()),
         },
         None => std::future::pending().await,
     }
@@ -226,6 +261,16 @@ struct Driver {
 impl Driver {
     /// Feeds one event to the FSM and performs its actions.
     async fn handle(&mut self, event: Event) {
+        if event == Event::TcpConnected {
+            if let Some(stream) = &self.stream {
+                if let (Ok(local), Ok(remote)) = (stream.local_addr(), stream.peer_addr()) {
+                    let _ = self
+                        .events
+                        .send(SessionEvent::Connected { local, remote })
+                        .await;
+                }
+            }
+        }
         let actions = self.fsm.handle(event);
         for a in actions {
             self.perform(a).await;
@@ -284,6 +329,19 @@ impl Driver {
             }
             Err(e) => {
                 tracing::warn!(peer = %self.config.remote, error = %e, "message not sent: cannot be encoded")
+            }
+        }
+    }
+
+    async fn send_encoded(&mut self, msgs: &[Vec<u8>]) {
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        for m in msgs {
+            if stream.write_all(m).await.is_err() {
+                self.stream = None;
+                self.write_failed = true;
+                return;
             }
         }
     }

@@ -27,6 +27,7 @@ fn config(hold: u16) -> FsmConfig {
     FsmConfig {
         local_open: open(65001, hold, [10, 0, 0, 1]),
         peer_as: Some(65002),
+        peer_type: None,
         min_hold_time: 3,
         connect_retry: Duration::from_secs(5),
         idle_hold: Duration::from_secs(1),

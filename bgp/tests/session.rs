@@ -37,6 +37,7 @@ async fn two_sessions_establish_exchange_an_update_and_stop() {
         remote: SocketAddr::from(([127, 0, 0, 1], 179)),
         passive: true,
         connect_timeout: Duration::from_secs(2),
+        socket: Default::default(),
     };
     tokio::spawn(run(b_cfg, b_cmd_rx, b_ev_tx));
     let b_cmd_accept = b_cmd.clone();
@@ -53,6 +54,7 @@ async fn two_sessions_establish_exchange_an_update_and_stop() {
         remote: b_addr,
         passive: false,
         connect_timeout: Duration::from_secs(2),
+        socket: Default::default(),
     };
     tokio::spawn(run(a_cfg, a_cmd_rx, a_ev_tx));
 
@@ -120,6 +122,7 @@ async fn silent_peer_gets_hold_timer_expired() {
         remote: addr,
         passive: false,
         connect_timeout: Duration::from_secs(2),
+        socket: Default::default(),
     };
     tokio::spawn(run(cfg, cmd_rx, ev_tx));
 

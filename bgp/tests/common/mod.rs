@@ -24,6 +24,7 @@ pub fn fsm(asn: u32, id: [u8; 4], peer_as: u32, hold: u16) -> FsmConfig {
     FsmConfig {
         local_open: Open::new(asn, hold, Ipv4Addr::from(id), caps),
         peer_as: Some(peer_as),
+        peer_type: None,
         min_hold_time: 3,
         connect_retry: Duration::from_secs(1),
         idle_hold: Duration::from_millis(200),
@@ -81,6 +82,7 @@ pub fn connect_to(remote: std::net::SocketAddr, peer_as: u32) -> Ours {
         remote,
         passive: false,
         connect_timeout: Duration::from_secs(2),
+        socket: Default::default(),
     };
     let (cmd, cmd_rx) = mpsc::channel(8);
     let (ev_tx, ev) = mpsc::channel(64);

@@ -1,0 +1,1073 @@
+//! The RIB: Adj-RIB-In, Loc-RIB and Adj-RIB-Out for every family, sans I/O.
+//!
+//! [`Rib`] is a plain value owned by one task (the daemon's RIB actor, ARCHITECTURE.md
+//! invariant 5). Sessions hand it decoded UPDATEs ([`Rib::apply`]); it keeps every path per
+//! destination (the Adj-RIBs-In, after import checks), selects the best path and the ECMP set
+//! ([`decision`]), and remembers per peer what it advertised (the Adj-RIB-Out). Changes are
+//! not pushed to peers: each peer has a queue of *destinations* to revisit, and
+//! [`Rib::updates_for`] turns up to a budget of them into encoded UPDATEs when the peer's
+//! session can take more. A slow peer therefore costs at most one queue entry per destination,
+//! however many times a route flaps (backpressure without unbounded memory), and many changes
+//! to one destination coalesce into one UPDATE.
+//!
+//! Attribute sets are interned ([`attrs`]): Adj-RIB-In, Loc-RIB and Adj-RIB-Out share them.
+
+pub mod attrs;
+pub mod decision;
+pub mod route;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use bgp_wire::{
+    pack, AfiSafi, AsPath, AsSegment, Context, EncodeError, Family, FamilySet, Message, NextHop,
+    PathAttributes, RouteDistinguisher, SegmentType, Update, Verdict,
+};
+use serde::Serialize;
+
+pub use attrs::{AttrPool, Attrs};
+pub use route::{Dest, Nlri};
+
+use route::{split_update, NlriBuilder};
+
+/// A peer's handle in the RIB. [`LOCAL`] is the router itself (originated routes).
+pub type PeerId = u32;
+
+/// The router itself, as the source of originated routes.
+pub const LOCAL: PeerId = 0;
+
+/// Weight of locally originated routes (FRR's value): they win over learned ones.
+pub const LOCAL_WEIGHT: u32 = 32768;
+
+/// Where a path came from, as the decision process and export rules need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// The peer.
+    pub peer: PeerId,
+    /// Its address (the session's remote address).
+    pub addr: IpAddr,
+    /// Its BGP identifier.
+    pub bgp_id: Ipv4Addr,
+    /// External peer.
+    pub ebgp: bool,
+    /// Its AS.
+    pub peer_as: u32,
+    /// A route-reflector client of ours.
+    pub rr_client: bool,
+}
+
+/// One path to a destination.
+#[derive(Debug, Clone)]
+pub struct Path {
+    /// Where it came from.
+    pub source: Arc<Source>,
+    /// ADD-PATH identifier (0 without ADD-PATH).
+    pub path_id: u32,
+    /// The NLRI as received (labels, EVPN fields).
+    pub nlri: Nlri,
+    /// The attribute set, interned.
+    pub attrs: Arc<Attrs>,
+    /// Weight (local to this router).
+    pub weight: u32,
+    /// Kept across the peer's restart (graceful restart), to be swept if not refreshed.
+    pub stale: bool,
+    /// Unique per inserted path: tells a replaced path from the same one.
+    seq: u64,
+}
+
+/// All paths to one destination, and which are selected.
+#[derive(Debug, Clone, Default)]
+pub struct DestEntry {
+    /// Every path (one per peer and path id).
+    pub paths: Vec<Path>,
+    /// Indices into `paths`: the best first, then the other ECMP paths.
+    pub selected: Vec<usize>,
+}
+
+impl DestEntry {
+    /// The best path.
+    pub fn best(&self) -> Option<&Path> {
+        self.selected.first().and_then(|i| self.paths.get(*i))
+    }
+
+    fn signature(&self) -> Vec<u64> {
+        self.selected
+            .iter()
+            .filter_map(|i| self.paths.get(*i))
+            .map(|p| p.seq)
+            .collect()
+    }
+}
+
+/// Next-hop handling toward a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NextHopSelf {
+    /// RFC 4271 defaults: self toward eBGP, unchanged toward iBGP.
+    #[default]
+    Off,
+    /// Self toward iBGP too, for routes learned from eBGP (FRR `next-hop-self`).
+    On,
+    /// Self for every route, reflected ones included (FRR `next-hop-self force`).
+    Force,
+}
+
+/// Per-peer configuration the RIB applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// The configured address.
+    pub addr: IpAddr,
+    /// Our AS on this session.
+    pub local_as: u32,
+    /// External peer.
+    pub ebgp: bool,
+    /// A route-reflector client.
+    pub rr_client: bool,
+    /// Next-hop rewriting toward the peer.
+    pub next_hop_self: NextHopSelf,
+    /// Accept paths with our AS up to this many times (FRR `allowas-in`).
+    pub allowas_in: u8,
+    /// Prefix limit per family.
+    pub max_prefix: Option<MaxPrefix>,
+}
+
+/// A prefix limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MaxPrefix {
+    /// Routes accepted per family.
+    pub limit: u32,
+    /// Only warn when exceeded; otherwise the session is torn down (Cease/1).
+    pub warning_only: bool,
+}
+
+/// What an established session agreed, as the RIB needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The peer's BGP identifier.
+    pub bgp_id: Ipv4Addr,
+    /// The peer's AS.
+    pub peer_as: u32,
+    /// Families exchanged.
+    pub families: FamilySet,
+    /// Encoding context toward the peer.
+    pub tx: Context,
+    /// Our address on the session: the next hop when we are "self".
+    pub local_addr: IpAddr,
+    /// Our link-local address on the session's interface, for IPv6 next hops.
+    pub local_link_local: Option<Ipv6Addr>,
+    /// The peer's address on the session.
+    pub remote_addr: IpAddr,
+}
+
+/// RIB-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RibConfig {
+    /// Our router id.
+    pub router_id: Ipv4Addr,
+    /// Route-reflector cluster id (the router id when unset).
+    pub cluster_id: Option<Ipv4Addr>,
+    /// ECMP width (1 disables multipath).
+    pub max_paths: usize,
+}
+
+/// Counters of one peer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PeerCounters {
+    /// Paths accepted into the Adj-RIB-In, per family (registry order).
+    pub accepted: [u32; 5],
+    /// Destinations advertised, per family.
+    pub advertised: [u32; 5],
+    /// Routes refused by import checks (loops).
+    pub filtered: u64,
+    /// UPDATEs handled as treat-as-withdraw.
+    pub treat_as_withdraw: u64,
+    /// UPDATEs with a discarded attribute.
+    pub attribute_discard: u64,
+    /// Families disabled by RFC 7606.
+    pub afi_safi_disable: u64,
+    /// UPDATE messages received and sent.
+    pub updates_in: u64,
+    /// UPDATE messages sent.
+    pub updates_out: u64,
+}
+
+/// What was advertised for one destination: the NLRI and the exported attribute set.
+type Advertised = (Nlri, Arc<Attrs>);
+
+#[derive(Debug)]
+struct PeerState {
+    config: PeerConfig,
+    source: Option<Arc<Source>>,
+    session: Option<SessionInfo>,
+    /// Families disabled on this session by RFC 7606.
+    disabled: FamilySet,
+    out: HashMap<Dest, Advertised>,
+    pending: VecDeque<Dest>,
+    pending_set: HashSet<Dest>,
+    /// Families whose End-of-RIB follows the initial dump.
+    eor_due: FamilySet,
+    counters: PeerCounters,
+}
+
+/// What [`Rib::apply`] did with one UPDATE.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Paths added or replaced.
+    pub announced: usize,
+    /// Paths removed.
+    pub withdrawn: usize,
+    /// Routes refused by loop checks.
+    pub filtered: usize,
+    /// The End-of-RIB of this family arrived.
+    pub end_of_rib: Option<AfiSafi>,
+    /// A prefix limit was crossed: (family, count, the limit).
+    pub max_prefix: Option<(Family, u32, MaxPrefix)>,
+}
+
+/// Errors of RIB operations on peers.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RibError {
+    /// The peer id is not known.
+    #[error("unknown peer {0}")]
+    UnknownPeer(PeerId),
+    /// The peer id is already used.
+    #[error("peer {0} already exists")]
+    DuplicatePeer(PeerId),
+    /// The peer has no established session.
+    #[error("peer {0} is not established")]
+    NotEstablished(PeerId),
+    /// An UPDATE could not be encoded.
+    #[error("cannot encode an UPDATE: {0}")]
+    Encode(#[from] EncodeError),
+}
+
+/// Index of a family in per-family arrays.
+pub fn family_index(f: Family) -> usize {
+    match f {
+        Family::Ipv4Unicast => 0,
+        Family::Ipv6Unicast => 1,
+        Family::Ipv4Vpn => 2,
+        Family::Ipv6Vpn => 3,
+        Family::L2vpnEvpn => 4,
+    }
+}
+
+fn bump(counter: &mut u32, up: bool) {
+    *counter = if up {
+        counter.saturating_add(1)
+    } else {
+        counter.saturating_sub(1)
+    };
+}
+
+/// The RIB.
+#[derive(Debug)]
+pub struct Rib {
+    config: RibConfig,
+    pool: AttrPool,
+    tables: [HashMap<Dest, DestEntry>; 5],
+    peers: HashMap<PeerId, PeerState>,
+    local_source: Arc<Source>,
+    seq: u64,
+    /// Destinations whose selection changed, for consumers of the Loc-RIB (EVPN, kernel).
+    changed: Vec<Dest>,
+    track_changes: bool,
+}
+
+impl Rib {
+    /// An empty RIB.
+    pub fn new(config: RibConfig) -> Rib {
+        let local_source = Arc::new(Source {
+            peer: LOCAL,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            bgp_id: config.router_id,
+            ebgp: false,
+            peer_as: 0,
+            rr_client: false,
+        });
+        Rib {
+            config,
+            pool: AttrPool::default(),
+            tables: Default::default(),
+            peers: HashMap::new(),
+            local_source,
+            seq: 0,
+            changed: Vec::new(),
+            track_changes: false,
+        }
+    }
+
+    /// The RIB-wide settings.
+    pub fn config(&self) -> &RibConfig {
+        &self.config
+    }
+
+    /// Record destinations whose selection changes, for [`Rib::take_changes`].
+    pub fn track_changes(&mut self, on: bool) {
+        self.track_changes = on;
+    }
+
+    /// Destinations whose best path or ECMP set changed since the last call.
+    pub fn take_changes(&mut self) -> Vec<Dest> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Adds a peer (no session yet).
+    pub fn add_peer(&mut self, id: PeerId, config: PeerConfig) -> Result<(), RibError> {
+        if id == LOCAL || self.peers.contains_key(&id) {
+            return Err(RibError::DuplicatePeer(id));
+        }
+        self.peers.insert(
+            id,
+            PeerState {
+                config,
+                source: None,
+                session: None,
+                disabled: FamilySet::EMPTY,
+                out: HashMap::new(),
+                pending: VecDeque::new(),
+                pending_set: HashSet::new(),
+                eor_due: FamilySet::EMPTY,
+                counters: PeerCounters::default(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Changes a peer's policy settings in place (no session reset): what it was sent is
+    /// recomputed and only the differences go out.
+    pub fn set_peer_config(&mut self, id: PeerId, config: PeerConfig) -> Result<(), RibError> {
+        let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        if p.config == config {
+            return Ok(());
+        }
+        p.config = config;
+        if let Some(s) = &p.session {
+            let families = s.families;
+            self.requeue_all(id, families);
+        }
+        Ok(())
+    }
+
+    /// Removes a peer and its routes.
+    pub fn remove_peer(&mut self, id: PeerId) -> Result<(), RibError> {
+        self.peer_down(id)?;
+        self.peers.remove(&id);
+        Ok(())
+    }
+
+    /// The peer's session is established: queue the initial dump of every family it
+    /// carries, each followed by End-of-RIB.
+    pub fn peer_up(&mut self, id: PeerId, session: SessionInfo) -> Result<(), RibError> {
+        let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        p.source = Some(Arc::new(Source {
+            peer: id,
+            addr: session.remote_addr,
+            bgp_id: session.bgp_id,
+            ebgp: p.config.ebgp,
+            peer_as: session.peer_as,
+            rr_client: p.config.rr_client,
+        }));
+        let families = session.families;
+        p.session = Some(session);
+        p.disabled = FamilySet::EMPTY;
+        p.out.clear();
+        p.pending.clear();
+        p.pending_set.clear();
+        p.eor_due = families;
+        self.requeue_all(id, families);
+        Ok(())
+    }
+
+    /// The peer's session went down: its paths are removed and the best paths recomputed.
+    pub fn peer_down(&mut self, id: PeerId) -> Result<(), RibError> {
+        let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        p.session = None;
+        p.source = None;
+        p.out.clear();
+        p.pending.clear();
+        p.pending_set.clear();
+        p.eor_due = FamilySet::EMPTY;
+        p.counters.accepted = [0; 5];
+        p.counters.advertised = [0; 5];
+        for f in Family::ALL {
+            self.drop_family(id, f);
+        }
+        Ok(())
+    }
+
+    /// Removes every path of `id` in family `f`.
+    fn drop_family(&mut self, id: PeerId, f: Family) {
+        let mut touched = Vec::new();
+        if let Some(table) = self.tables.get_mut(family_index(f)) {
+            for (dest, entry) in table.iter_mut() {
+                if entry.paths.iter().any(|p| p.source.peer == id) {
+                    touched.push(*dest);
+                }
+            }
+        }
+        for dest in touched {
+            self.modify(dest, |paths| {
+                let before = paths.len();
+                paths.retain(|p| p.source.peer != id);
+                before != paths.len()
+            });
+        }
+        if let Some(p) = self.peers.get_mut(&id) {
+            if let Some(c) = p.counters.accepted.get_mut(family_index(f)) {
+                *c = 0;
+            }
+        }
+    }
+
+    /// Queues every destination of `families` for peer `id`.
+    fn requeue_all(&mut self, id: PeerId, families: FamilySet) {
+        let Some(p) = self.peers.get_mut(&id) else {
+            return;
+        };
+        for f in families.iter() {
+            if let Some(table) = self.tables.get(family_index(f)) {
+                let mut dests: Vec<Dest> = table.keys().copied().collect();
+                dests.sort_unstable();
+                for d in dests {
+                    if p.pending_set.insert(d) {
+                        p.pending.push_back(d);
+                    }
+                }
+            }
+            // Routes advertised earlier but gone now must be withdrawn too.
+            let gone: Vec<Dest> = p.out.keys().filter(|d| d.family() == f).copied().collect();
+            for d in gone {
+                if p.pending_set.insert(d) {
+                    p.pending.push_back(d);
+                }
+            }
+        }
+    }
+
+    /// Sends peer `id` everything of `family` again (a ROUTE-REFRESH request, RFC 2918):
+    /// its Adj-RIB-Out for the family is forgotten and rebuilt, followed by End-of-RIB.
+    pub fn resend(&mut self, id: PeerId, family: Family) -> Result<(), RibError> {
+        let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        let Some(s) = &p.session else {
+            return Err(RibError::NotEstablished(id));
+        };
+        if !s.families.contains(family) {
+            return Ok(());
+        }
+        p.out.retain(|d, _| d.family() != family);
+        if let Some(c) = p.counters.advertised.get_mut(family_index(family)) {
+            *c = 0;
+        }
+        p.eor_due.insert(family);
+        let mut one = FamilySet::EMPTY;
+        one.insert(family);
+        self.requeue_all(id, one);
+        Ok(())
+    }
+
+    /// Applies one decoded UPDATE from peer `id` with its RFC 7606 verdict.
+    pub fn apply(
+        &mut self,
+        id: PeerId,
+        update: &Update,
+        verdict: &Verdict,
+    ) -> Result<Applied, RibError> {
+        let mut out = Applied::default();
+        let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        let (Some(source), Some(session)) = (p.source.clone(), p.session.as_ref()) else {
+            return Err(RibError::NotEstablished(id));
+        };
+        let families = session.families;
+        p.counters.updates_in = p.counters.updates_in.saturating_add(1);
+        if let Some(a) = update.end_of_rib_family() {
+            out.end_of_rib = Some(a);
+            return Ok(out);
+        }
+        let action = verdict.action;
+        let treat_as_withdraw = matches!(
+            action,
+            Some(bgp_wire::Action::TreatAsWithdraw | bgp_wire::Action::SessionReset)
+        );
+        match action {
+            Some(bgp_wire::Action::Discard) => {
+                p.counters.attribute_discard = p.counters.attribute_discard.saturating_add(1)
+            }
+            Some(bgp_wire::Action::TreatAsWithdraw) => {
+                p.counters.treat_as_withdraw = p.counters.treat_as_withdraw.saturating_add(1)
+            }
+            Some(bgp_wire::Action::AfiSafiDisable) => {
+                p.counters.afi_safi_disable = p.counters.afi_safi_disable.saturating_add(1)
+            }
+            Some(bgp_wire::Action::SessionReset) | None => {}
+        }
+        let config = p.config.clone();
+        let mut disable = FamilySet::EMPTY;
+        for a in &verdict.disable {
+            if let Some(f) = a.family() {
+                disable.insert(f);
+                p.disabled.insert(f);
+            }
+        }
+        let disabled = p.disabled;
+        for f in disable.iter() {
+            self.drop_family(id, f);
+        }
+        let withdraw_mp: Vec<usize> = verdict.withdrawn_routes.iter().map(|r| r.index).collect();
+        let changes = split_update(update, treat_as_withdraw, &withdraw_mp);
+        let usable = |f: Family| families.contains(f) && !disabled.contains(f);
+
+        for (dest, path_id) in changes.withdrawn {
+            if !usable(dest.family()) {
+                continue;
+            }
+            if self.remove_path(dest, id, path_id) {
+                out.withdrawn = out.withdrawn.saturating_add(1);
+            }
+        }
+        if changes.announced.is_empty() {
+            return Ok(out);
+        }
+        // Import: loop checks on the attribute set, shared by every route of the UPDATE.
+        let attrs = &update.attributes;
+        let looped = self.looped(&config, attrs);
+        let mut base = attrs.clone();
+        if config.ebgp {
+            // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
+            base.local_pref = None;
+        }
+        let mut interned: Vec<(NextHop, Arc<Attrs>)> = Vec::new();
+        for (nlri, path_id, nh) in changes.announced {
+            let dest = nlri.dest();
+            let f = dest.family();
+            if !usable(f) {
+                continue;
+            }
+            if looped {
+                out.filtered = out.filtered.saturating_add(1);
+                if self.remove_path(dest, id, path_id) {
+                    out.withdrawn = out.withdrawn.saturating_add(1);
+                }
+                continue;
+            }
+            let set = match interned.iter().find(|(n, _)| *n == nh) {
+                Some((_, s)) => s.clone(),
+                None => {
+                    let s = self.pool.intern(base.clone(), nh);
+                    interned.push((nh, s.clone()));
+                    s
+                }
+            };
+            let added = self.insert_path(dest, source.clone(), path_id, nlri, set, 0);
+            out.announced = out.announced.saturating_add(1);
+            if added {
+                if let (Some(p), Some(limit)) = (self.peers.get(&id), config.max_prefix) {
+                    let count = p
+                        .counters
+                        .accepted
+                        .get(family_index(f))
+                        .copied()
+                        .unwrap_or(0);
+                    if count > limit.limit && out.max_prefix.is_none() {
+                        out.max_prefix = Some((f, count, limit));
+                    }
+                }
+            }
+        }
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.counters.filtered = p
+                .counters
+                .filtered
+                .saturating_add(u64::try_from(out.filtered).unwrap_or(u64::MAX));
+        }
+        Ok(out)
+    }
+
+    /// AS path, ORIGINATOR_ID and CLUSTER_LIST loop checks (RFC 4271 §9.1.2, RFC 4456 §8).
+    fn looped(&self, config: &PeerConfig, attrs: &PathAttributes) -> bool {
+        let as_loop = attrs
+            .as_path
+            .as_ref()
+            .map(|p| p.count(config.local_as) > usize::from(config.allowas_in))
+            .unwrap_or(false);
+        let cluster = self.config.cluster_id.unwrap_or(self.config.router_id);
+        as_loop
+            || attrs.originator_id == Some(self.config.router_id)
+            || attrs.cluster_list.contains(&cluster)
+    }
+
+    /// Originates a route from this router (weight 32768). `attrs.next_hop` and MP
+    /// attributes are ignored; `next_hop` `None` means "self" toward every peer.
+    pub fn originate(&mut self, nlri: Nlri, attrs: PathAttributes, next_hop: NextHop) {
+        let set = self.pool.intern(attrs, next_hop);
+        let source = self.local_source.clone();
+        self.insert_path(nlri.dest(), source, 0, nlri, set, LOCAL_WEIGHT);
+    }
+
+    /// Withdraws a route this router originated.
+    pub fn withdraw_local(&mut self, dest: Dest) -> bool {
+        self.remove_path(dest, LOCAL, 0)
+    }
+
+    /// Inserts or replaces the path of (peer, path id). Returns whether it is new.
+    fn insert_path(
+        &mut self,
+        dest: Dest,
+        source: Arc<Source>,
+        path_id: u32,
+        nlri: Nlri,
+        attrs: Arc<Attrs>,
+        weight: u32,
+    ) -> bool {
+        self.seq = self.seq.saturating_add(1);
+        let seq = self.seq;
+        let peer = source.peer;
+        let mut added = false;
+        self.modify(dest, |paths| {
+            match paths
+                .iter_mut()
+                .find(|p| p.source.peer == peer && p.path_id == path_id)
+            {
+                Some(p) => {
+                    if Arc::ptr_eq(&p.attrs, &attrs)
+                        && p.nlri == nlri
+                        && !p.stale
+                        && p.weight == weight
+                    {
+                        return false;
+                    }
+                    *p = Path {
+                        source,
+                        path_id,
+                        nlri,
+                        attrs,
+                        weight,
+                        stale: false,
+                        seq,
+                    };
+                }
+                None => {
+                    added = true;
+                    paths.push(Path {
+                        source,
+                        path_id,
+                        nlri,
+                        attrs,
+                        weight,
+                        stale: false,
+                        seq,
+                    });
+                }
+            }
+            true
+        });
+        if added {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                if let Some(c) = p.counters.accepted.get_mut(family_index(dest.family())) {
+                    bump(c, true);
+                }
+            }
+        }
+        added
+    }
+
+    /// Removes the path of (peer, path id). Returns whether there was one.
+    fn remove_path(&mut self, dest: Dest, peer: PeerId, path_id: u32) -> bool {
+        let mut removed = false;
+        self.modify(dest, |paths| {
+            let before = paths.len();
+            paths.retain(|p| !(p.source.peer == peer && p.path_id == path_id));
+            removed = before != paths.len();
+            removed
+        });
+        if removed {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                if let Some(c) = p.counters.accepted.get_mut(family_index(dest.family())) {
+                    bump(c, false);
+                }
+            }
+        }
+        removed
+    }
+
+    /// Edits the paths of `dest` with `f` (which returns whether it changed anything), then
+    /// reselects and queues the destination for the peers when the selection changed.
+    fn modify(&mut self, dest: Dest, f: impl FnOnce(&mut Vec<Path>) -> bool) {
+        let Some(table) = self.tables.get_mut(family_index(dest.family())) else {
+            return;
+        };
+        let entry = table.entry(dest).or_default();
+        let before = entry.signature();
+        if !f(&mut entry.paths) {
+            if entry.paths.is_empty() {
+                table.remove(&dest);
+            }
+            return;
+        }
+        entry.selected = decision::select(&entry.paths, self.config.max_paths.max(1));
+        let changed = entry.signature() != before;
+        if entry.paths.is_empty() {
+            table.remove(&dest);
+        }
+        if !changed {
+            return;
+        }
+        if self.track_changes {
+            self.changed.push(dest);
+        }
+        let family = dest.family();
+        for p in self.peers.values_mut() {
+            let carries = p
+                .session
+                .as_ref()
+                .is_some_and(|s| s.families.contains(family));
+            if carries && p.pending_set.insert(dest) {
+                p.pending.push_back(dest);
+            }
+        }
+    }
+
+    /// Whether peer `id` has UPDATEs to send (queued destinations or End-of-RIB).
+    pub fn has_pending(&self, id: PeerId) -> bool {
+        self.peers.get(&id).is_some_and(|p| {
+            p.session.is_some() && (!p.pending.is_empty() || !p.eor_due.is_empty())
+        })
+    }
+
+    /// Encodes UPDATEs for peer `id` from up to `budget` queued destinations: withdrawals
+    /// first, announcements packed per attribute set, then End-of-RIB for families whose
+    /// initial dump is complete.
+    pub fn updates_for(&mut self, id: PeerId, budget: usize) -> Result<Vec<Vec<u8>>, RibError> {
+        let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        let Some(session) = p.session.clone() else {
+            return Err(RibError::NotEstablished(id));
+        };
+        let config = p.config.clone();
+        let mut batch = Vec::with_capacity(budget.min(p.pending.len()));
+        while batch.len() < budget {
+            let Some(d) = p.pending.pop_front() else {
+                break;
+            };
+            p.pending_set.remove(&d);
+            batch.push(d);
+        }
+        // Per family: withdrawals, and announcements grouped by exported attribute set.
+        let mut withdrawals: Vec<NlriBuilder> = Vec::new();
+        let mut announcements: Vec<(Arc<Attrs>, NlriBuilder)> = Vec::new();
+        let mut memo: HashMap<(usize, PeerId), Option<Arc<Attrs>>> = HashMap::new();
+        let mut sent: Vec<(Dest, Option<Advertised>)> = Vec::new();
+        for dest in batch {
+            let family = dest.family();
+            let best = self
+                .tables
+                .get(family_index(family))
+                .and_then(|t| t.get(&dest))
+                .and_then(|e| e.best());
+            let desired = match best {
+                Some(path) if path.source.peer != id => {
+                    let key = (Arc::as_ptr(&path.attrs) as usize, path.source.peer);
+                    let exported = match memo.get(&key) {
+                        Some(e) => e.clone(),
+                        None => {
+                            let e = export(
+                                &mut self.pool,
+                                &self.config,
+                                &config,
+                                &session,
+                                path,
+                                family,
+                            );
+                            memo.insert(key, e.clone());
+                            e
+                        }
+                    };
+                    exported.map(|a| (path.nlri.clone(), a))
+                }
+                _ => None,
+            };
+            let Some(p) = self.peers.get(&id) else {
+                break;
+            };
+            let current = p.out.get(&dest);
+            let same = match (&desired, current) {
+                (Some((n, a)), Some((cn, ca))) => n == cn && Arc::ptr_eq(a, ca),
+                (None, None) => true,
+                _ => false,
+            };
+            if same {
+                continue;
+            }
+            let add_path = session.tx.add_path.contains(family).then_some(1);
+            match &desired {
+                Some((nlri, attrs)) => {
+                    let slot = announcements
+                        .iter()
+                        .position(|(a, b)| Arc::ptr_eq(a, attrs) && b_family(b) == Some(family));
+                    match slot.and_then(|i| announcements.get_mut(i)) {
+                        Some((_, b)) => b.push(nlri, add_path),
+                        None => {
+                            let mut b = NlriBuilder::new(family);
+                            b.push(nlri, add_path);
+                            announcements.push((attrs.clone(), b));
+                        }
+                    }
+                }
+                None => {
+                    if let Some((nlri, _)) = current {
+                        let slot = withdrawals.iter().position(|b| b_family(b) == Some(family));
+                        match slot.and_then(|i| withdrawals.get_mut(i)) {
+                            Some(b) => b.push(nlri, add_path),
+                            None => {
+                                let mut b = NlriBuilder::new(family);
+                                b.push(nlri, add_path);
+                                withdrawals.push(b);
+                            }
+                        }
+                    }
+                }
+            }
+            sent.push((dest, desired));
+        }
+        let mut msgs = Vec::new();
+        for b in withdrawals {
+            msgs.extend(pack::withdraw(&b.finish(), &session.tx)?);
+        }
+        for (attrs, b) in announcements {
+            msgs.extend(pack::announce(
+                &attrs.attrs,
+                attrs.next_hop,
+                &b.finish(),
+                &session.tx,
+            )?);
+        }
+        let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        for (dest, desired) in sent {
+            let idx = family_index(dest.family());
+            match desired {
+                Some(v) => {
+                    if p.out.insert(dest, v).is_none() {
+                        if let Some(c) = p.counters.advertised.get_mut(idx) {
+                            bump(c, true);
+                        }
+                    }
+                }
+                None => {
+                    if p.out.remove(&dest).is_some() {
+                        if let Some(c) = p.counters.advertised.get_mut(idx) {
+                            bump(c, false);
+                        }
+                    }
+                }
+            }
+        }
+        if p.pending.is_empty() && !p.eor_due.is_empty() {
+            for f in p.eor_due.iter() {
+                let eor = Message::Update(Update::end_of_rib(f.afi_safi()));
+                msgs.push(eor.to_bytes(&session.tx)?);
+            }
+            p.eor_due = FamilySet::EMPTY;
+        }
+        p.counters.updates_out = p
+            .counters
+            .updates_out
+            .saturating_add(u64::try_from(msgs.len()).unwrap_or(u64::MAX));
+        Ok(msgs)
+    }
+
+    /// The table of `family`.
+    pub fn table(&self, family: Family) -> impl Iterator<Item = (&Dest, &DestEntry)> {
+        self.tables
+            .get(family_index(family))
+            .into_iter()
+            .flat_map(|t| t.iter())
+    }
+
+    /// One destination.
+    pub fn get(&self, dest: &Dest) -> Option<&DestEntry> {
+        self.tables
+            .get(family_index(dest.family()))
+            .and_then(|t| t.get(dest))
+    }
+
+    /// Number of destinations in `family`.
+    pub fn len(&self, family: Family) -> usize {
+        self.tables
+            .get(family_index(family))
+            .map(|t| t.len())
+            .unwrap_or(0)
+    }
+
+    /// Whether every table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.tables.iter().all(|t| t.is_empty())
+    }
+
+    /// Number of distinct live attribute sets.
+    pub fn attribute_sets(&self) -> usize {
+        self.pool.live()
+    }
+
+    /// A peer's counters.
+    pub fn counters(&self, id: PeerId) -> Option<PeerCounters> {
+        self.peers.get(&id).map(|p| p.counters)
+    }
+
+    /// What was advertised to peer `id` (its Adj-RIB-Out).
+    pub fn advertised(&self, id: PeerId) -> impl Iterator<Item = (&Dest, &Nlri, &Arc<Attrs>)> {
+        self.peers
+            .get(&id)
+            .into_iter()
+            .flat_map(|p| p.out.iter().map(|(d, (n, a))| (d, n, a)))
+    }
+}
+
+fn b_family(b: &NlriBuilder) -> Option<Family> {
+    b.family()
+}
+
+/// The attributes of `path` as sent to a peer, or `None` when it must not be sent there
+/// (RFC 4271 §9.2, RFC 4456 §8).
+fn export(
+    pool: &mut AttrPool,
+    rib: &RibConfig,
+    peer: &PeerConfig,
+    session: &SessionInfo,
+    path: &Path,
+    family: Family,
+) -> Option<Arc<Attrs>> {
+    let from = &path.source;
+    let local = from.peer == LOCAL;
+    let reflected = !local && !from.ebgp && !peer.ebgp;
+    if reflected && !(from.rr_client || peer.rr_client) {
+        // iBGP split horizon: only a route reflector passes iBGP routes to iBGP peers.
+        return None;
+    }
+    let mut a = path.attrs.attrs.clone();
+    let mut next_hop = path.attrs.next_hop;
+    let self_nh = match peer.next_hop_self {
+        _ if peer.ebgp => family != Family::L2vpnEvpn,
+        NextHopSelf::Off => false,
+        NextHopSelf::On => !reflected,
+        NextHopSelf::Force => true,
+    };
+    if self_nh || next_hop == NextHop::None {
+        next_hop = self_next_hop(session, family)?;
+    }
+    if peer.ebgp {
+        let mut path_asns = vec![peer.local_as];
+        let mut segments = a.as_path.take().unwrap_or_default().segments;
+        match segments.first_mut() {
+            Some(AsSegment {
+                kind: SegmentType::Sequence,
+                asns,
+            }) if asns.len() < 255 => {
+                path_asns.append(asns);
+                *asns = path_asns;
+            }
+            _ => segments.insert(
+                0,
+                AsSegment {
+                    kind: SegmentType::Sequence,
+                    asns: path_asns,
+                },
+            ),
+        }
+        a.as_path = Some(AsPath { segments });
+        a.local_pref = None;
+        if !local {
+            // RFC 4271 §5.1.4: a received MED is not passed to other ASes.
+            a.med = None;
+        }
+        a.originator_id = None;
+        a.cluster_list.clear();
+    } else {
+        if a.as_path.is_none() {
+            a.as_path = Some(AsPath::default());
+        }
+        a.local_pref = Some(path.attrs.local_pref);
+        if reflected {
+            a.originator_id = Some(a.originator_id.unwrap_or(from.bgp_id));
+            let cluster = rib.cluster_id.unwrap_or(rib.router_id);
+            a.cluster_list.insert(0, cluster);
+        }
+    }
+    if !session.tx.four_octet_as {
+        // RFC 6793 §4.2.2: a 2-octet peer gets AS_TRANS in AS_PATH and the real path in
+        // AS4_PATH when some AS does not fit.
+        let big = a
+            .as_path
+            .as_ref()
+            .is_some_and(|p| p.segments.iter().flat_map(|s| &s.asns).any(|x| *x > 0xffff));
+        a.as4_path = big.then(|| a.as_path.clone()).flatten();
+    } else {
+        a.as4_path = None;
+        a.as4_aggregator = None;
+    }
+    if a.origin.is_none() {
+        a.origin = Some(bgp_wire::Origin::Igp);
+    }
+    Some(pool.intern(a, next_hop))
+}
+
+/// Our next hop on `session` for routes of `family`.
+fn self_next_hop(session: &SessionInfo, family: Family) -> Option<NextHop> {
+    let rd = RouteDistinguisher::default();
+    let v6 = |global: Ipv6Addr| {
+        let global_is_ll = global.is_unicast_link_local();
+        NextHop::Ipv6 {
+            global,
+            link_local: session
+                .local_link_local
+                .filter(|l| !global_is_ll && *l != global),
+        }
+    };
+    let ext = session.tx.extended_next_hop.contains(family);
+    match (family, session.local_addr) {
+        (Family::Ipv4Unicast, IpAddr::V4(a)) => Some(NextHop::Ipv4(a)),
+        (Family::Ipv4Unicast, IpAddr::V6(a)) => match a.to_ipv4_mapped() {
+            Some(v4) => Some(NextHop::Ipv4(v4)),
+            None if ext => Some(v6(a)),
+            None => None,
+        },
+        (Family::Ipv6Unicast, IpAddr::V6(a)) => Some(match a.to_ipv4_mapped() {
+            Some(_) => NextHop::Ipv6 {
+                global: a,
+                link_local: None,
+            },
+            None => v6(a),
+        }),
+        (Family::Ipv6Unicast, IpAddr::V4(a)) => Some(NextHop::Ipv6 {
+            global: a.to_ipv6_mapped(),
+            link_local: None,
+        }),
+        (Family::Ipv4Vpn, IpAddr::V4(addr)) => Some(NextHop::VpnIpv4 { rd, addr }),
+        (Family::Ipv4Vpn, IpAddr::V6(global)) => match global.to_ipv4_mapped() {
+            Some(addr) => Some(NextHop::VpnIpv4 { rd, addr }),
+            None if ext => Some(NextHop::VpnIpv6 {
+                rd,
+                global,
+                link_local: None,
+            }),
+            None => None,
+        },
+        (Family::Ipv6Vpn, IpAddr::V6(global)) => Some(NextHop::VpnIpv6 {
+            rd,
+            global,
+            link_local: None,
+        }),
+        (Family::Ipv6Vpn, IpAddr::V4(a)) => Some(NextHop::VpnIpv6 {
+            rd,
+            global: a.to_ipv6_mapped(),
+            link_local: None,
+        }),
+        (Family::L2vpnEvpn, IpAddr::V4(a)) => Some(NextHop::Ipv4(a)),
+        (Family::L2vpnEvpn, IpAddr::V6(a)) => Some(match a.to_ipv4_mapped() {
+            Some(v4) => NextHop::Ipv4(v4),
+            None => NextHop::Ipv6 {
+                global: a,
+                link_local: None,
+            },
+        }),
+    }
+}
