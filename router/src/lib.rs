@@ -1,5 +1,15 @@
-//! perouterd's router crate. Today it holds the capture/hex decoder behind
-//! `perouterctl decode`; the daemon (configuration, wiring, API) joins it under issue 3.
+//! perouterd's router crate: the daemon and its CLI.
+//!
+//! * [`config`]: the YAML configuration, validated into typed values.
+//! * [`daemon`]: the RIB actor, peers, listeners, reload, the API and metrics servers.
+//! * [`api`]: the JSON shapes of the API, shared by the daemon and `perouterctl`.
+//! * [`client`]: the small HTTP client `perouterctl` talks to the API socket with.
+//! * [`decode`], [`text`]: `perouterctl decode` (captures and hex → JSON or text).
 
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod daemon;
 pub mod decode;
+pub mod show;
 pub mod text;

@@ -1,4 +1,5 @@
-//! `perouterctl`: the operator's tool for perouterd. Today: `perouterctl decode`.
+//! `perouterctl`: the operator's tool for perouterd: `show`, `reload` and `neighbor` talk to
+//! the daemon's API socket; `decode` reads captures offline.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,15 +12,76 @@ use router::decode::{parse_hex, with_header, Decoder, Record};
 #[derive(Parser, Debug)]
 #[command(name = "perouterctl", version, about = "Operate and inspect perouterd")]
 struct Cli {
+    /// The daemon's API socket.
+    #[arg(
+        long,
+        global = true,
+        env = "PEROUTERD_API_SOCKET",
+        default_value = "/run/perouterd/api.sock"
+    )]
+    api_socket: PathBuf,
+    /// Print the daemon's JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Show the daemon's state.
+    Show {
+        #[command(subcommand)]
+        what: Show,
+    },
+    /// Reload the configuration file (only neighbours whose identity changed are reset).
+    Reload,
+    /// Act on one neighbour.
+    Neighbor {
+        /// The neighbour's address (or its configured listen range / interface).
+        addr: String,
+        #[command(subcommand)]
+        action: NeighborAction,
+    },
     /// Decode BGP messages from a capture (pcap/pcapng, incl. BMP) or from hex, one JSON
     /// object per line (or readable text with --text).
     Decode(DecodeArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum Show {
+    /// BGP state.
+    Bgp {
+        #[command(subcommand)]
+        what: ShowBgp,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ShowBgp {
+    /// One line per neighbour, and table sizes.
+    Summary,
+    /// Neighbour details.
+    Neighbors {
+        /// Only this neighbour.
+        addr: Option<String>,
+    },
+    /// Routes of one family.
+    Routes {
+        /// ipv4-unicast, ipv6-unicast, ipv4-vpn, ipv6-vpn or l2vpn-evpn.
+        #[arg(long, default_value = "ipv4-unicast")]
+        afi: String,
+        /// Only destinations inside this prefix (or containing this address's /32 or /128).
+        prefix: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, Copy)]
+enum NeighborAction {
+    /// Restart the session (Cease / Administrative Reset); re-enables a shut-down neighbour.
+    Reset,
+    /// Stop the session (Cease / Administrative Shutdown) until reset.
+    Shutdown,
 }
 
 #[derive(Args, Debug)]
@@ -193,11 +255,98 @@ fn decode(args: &DecodeArgs) -> Result<()> {
     Ok(())
 }
 
+/// Calls the API and prints the answer as JSON or with `render`.
+fn call<T: serde::de::DeserializeOwned>(
+    cli: &Cli,
+    method: &str,
+    path: &str,
+    render: impl Fn(&T) -> String,
+) -> Result<()> {
+    let answer = router::client::request(&cli.api_socket, method, path)?;
+    if answer.status != 200 {
+        let msg = serde_json::from_str::<router::api::ApiError>(&answer.body)
+            .map(|e| e.error)
+            .unwrap_or(answer.body);
+        bail!("perouterd answered {}: {msg}", answer.status);
+    }
+    if cli.json {
+        println!("{}", answer.body);
+        return Ok(());
+    }
+    let value: T = serde_json::from_str(&answer.body).context("decoding the daemon's answer")?;
+    print!("{}", render(&value));
+    Ok(())
+}
+
+/// Percent-encodes a path segment or query value (addresses and prefixes: `/` and `:`).
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    use router::api;
+    match &cli.command {
+        Command::Decode(args) => decode(args),
+        Command::Show {
+            what: Show::Bgp { what },
+        } => match what {
+            ShowBgp::Summary => call(cli, "GET", "/v1/bgp/summary", router::show::summary),
+            ShowBgp::Neighbors { addr: None } => {
+                call(cli, "GET", "/v1/bgp/neighbors", |v: &Vec<api::Neighbor>| {
+                    router::show::neighbors(v)
+                })
+            }
+            ShowBgp::Neighbors { addr: Some(a) } => call(
+                cli,
+                "GET",
+                &format!("/v1/bgp/neighbors/{}", enc(a)),
+                |v: &api::Neighbor| router::show::neighbors(std::slice::from_ref(v)),
+            ),
+            ShowBgp::Routes { afi, prefix } => {
+                if Family::from_name(afi).is_none() {
+                    bail!("unknown family {afi:?}: expected one of ipv4-unicast, ipv6-unicast, ipv4-vpn, ipv6-vpn, l2vpn-evpn");
+                }
+                let mut path = format!("/v1/bgp/routes?family={}", enc(afi));
+                if let Some(p) = prefix {
+                    path.push_str(&format!("&prefix={}", enc(p)));
+                }
+                call(cli, "GET", &path, |v: &Vec<api::Route>| {
+                    router::show::routes(v)
+                })
+            }
+        },
+        Command::Reload => call(cli, "POST", "/v1/reload", |r: &api::ReloadReport| {
+            if r.unchanged {
+                return "configuration unchanged\n".to_string();
+            }
+            format!(
+                "added: {:?}\nremoved: {:?}\nreset: {:?}\nupdated in place: {:?}\n",
+                r.added, r.removed, r.reset, r.updated
+            )
+        }),
+        Command::Neighbor { addr, action } => {
+            let verb = match action {
+                NeighborAction::Reset => "reset",
+                NeighborAction::Shutdown => "shutdown",
+            };
+            call(
+                cli,
+                "POST",
+                &format!("/v1/bgp/neighbors/{}/{verb}", enc(addr)),
+                |a: &api::Ack| format!("{}\n", a.message),
+            )
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Decode(args) => decode(args),
-    };
+    let result = run(&cli);
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

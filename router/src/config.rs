@@ -1,0 +1,1779 @@
+//! perouterd's configuration: YAML in, validated typed values out.
+//!
+//! The file is written per node by the controller from OpenPERouter's CRDs, so it speaks their
+//! field names (camelCase: `holdTimeSeconds`, `addressFamilies`, `hostASN`…); `docs/config.md`
+//! documents every key. This module is the only place that sees the YAML (DESIGN invariant 9):
+//!
+//! * private `Raw*` structs mirror the file exactly (`deny_unknown_fields` everywhere, every
+//!   field optional so that a missing key is reported together with all other problems);
+//! * [`parse`] / [`load`] check every rule — OpenPERouter's CEL and Go rules that apply to a
+//!   single node, plus perouterd's own — and collect **all** violations into
+//!   [`ConfigError::Invalid`], each naming the field path and the offending value;
+//! * the result is the typed [`Config`], with defaults resolved, that the daemon uses.
+//!
+//! Reloading compares old and new values: [`Neighbor::identity_changed`] says whether a
+//! neighbour's session must be reset, [`Config::instance_identity_changed`] whether every
+//! session must be (router ID, ASN, graceful restart). Applying the same file twice yields
+//! equal values, hence no change.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+use bgp::wire::Family;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The BGP port, used for the listener and for neighbours without `port`.
+pub const DEFAULT_PORT: u16 = 179;
+/// Hold time when `holdTimeSeconds` is not set (FRR's default).
+pub const DEFAULT_HOLD_TIME: u16 = 180;
+/// Keepalive time when `keepaliveTimeSeconds` is not set (FRR's default).
+pub const DEFAULT_KEEPALIVE: u16 = 60;
+/// Connect-retry time when `connectTimeSeconds` is not set and graceful restart is off
+/// (FRR's default).
+pub const DEFAULT_CONNECT_TIME: u16 = 120;
+/// Connect-retry time when `connectTimeSeconds` is not set and graceful restart is on
+/// (OpenPERouter renders `timers connect 5` for every such neighbour).
+pub const GR_CONNECT_TIME: u16 = 5;
+/// `listenLimit` when not set (the controller's `--bgplistenlimit` default).
+pub const DEFAULT_LISTEN_LIMIT: u32 = 65535;
+/// `gracefulRestart.restartTimeSeconds` when not set.
+pub const DEFAULT_RESTART_TIME: u16 = 120;
+/// `gracefulRestart.stalePathTimeSeconds` when not set.
+pub const DEFAULT_STALE_PATH_TIME: u16 = 360;
+/// `routeReflector.clusterID` when `routeReflector` is present without it (the CRD default).
+pub const DEFAULT_CLUSTER_ID: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// The `allowas-in` count OpenPERouter renders for eBGP neighbours (FRR's bare `allowas-in`).
+pub const DEFAULT_ALLOWAS_IN: u8 = 3;
+/// TTL of `ebgpMultiHop` without `ttl` (FRR's default).
+pub const DEFAULT_EBGP_MULTIHOP_TTL: u8 = 255;
+/// BFD receive and transmit interval (ms) when not set (FRR's default).
+pub const DEFAULT_BFD_INTERVAL_MS: u32 = 300;
+/// BFD detect multiplier when not set (FRR's default).
+pub const DEFAULT_BFD_DETECT_MULTIPLIER: u8 = 3;
+/// At most this many neighbours (the Underlay CRD's `MaxItems`).
+pub const MAX_NEIGHBORS: usize = 128;
+/// Longest TCP-MD5 key the Linux kernel accepts (`TCP_MD5SIG_MAXKEYLEN`).
+pub const MAX_MD5_KEY_BYTES: usize = 80;
+
+// ---------------------------------------------------------------------------------------------
+// The typed model
+// ---------------------------------------------------------------------------------------------
+
+/// The validated configuration of one perouterd instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    /// BGP identifier (`routerID`).
+    pub router_id: Ipv4Addr,
+    /// The instance (underlay) AS number (`asn`).
+    pub asn: u32,
+    /// Where to accept BGP connections.
+    pub listen: Listen,
+    /// Maximum number of dynamic (listen-range) peers overall (`listenLimit`).
+    pub listen_limit: u32,
+    /// Graceful restart (RFC 4724); `None` = off.
+    pub graceful_restart: Option<GracefulRestart>,
+    /// Route reflector cluster ID (RFC 4456); `Some` when `routeReflector` is present.
+    pub cluster_id: Option<Ipv4Addr>,
+    /// The neighbours, in file order.
+    pub neighbors: Vec<Neighbor>,
+    /// The L3Passthrough host session in the default instance, if any.
+    pub passthrough: Option<HostSession>,
+}
+
+/// The listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Listen {
+    /// TCP port; 0 = do not listen (active sessions only).
+    pub port: u16,
+    /// Local addresses to bind (default `0.0.0.0` and `::`).
+    pub addresses: Vec<IpAddr>,
+}
+
+/// Graceful restart timers (seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GracefulRestart {
+    /// Restart time advertised in the capability (1..=4095).
+    pub restart_time: u16,
+    /// How long stale routes of a restarting peer are kept (1..=4095).
+    pub stale_path_time: u16,
+}
+
+/// One configured neighbour (or range of dynamic neighbours), defaults resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Neighbor {
+    /// Who the neighbour is.
+    pub target: NeighborTarget,
+    /// The AS the neighbour must announce.
+    pub remote_as: RemoteAs,
+    /// The AS we announce to it: `localASN`, else the instance ASN.
+    pub local_as: u32,
+    /// TCP port to dial (default 179).
+    pub port: u16,
+    /// TCP-MD5 key (RFC 2385). Never serialized in clear.
+    #[serde(serialize_with = "redact")]
+    pub password: Option<String>,
+    /// Hold time we propose (0 = no keepalives/hold timer).
+    pub hold_time: u16,
+    /// Keepalive interval.
+    pub keepalive: u16,
+    /// Connect-retry interval: `connectTimeSeconds`, else 5 with graceful restart on, else 120.
+    pub connect_time: u16,
+    /// eBGP multihop TTL (`properties: [{type: ebgpMultiHop}]`).
+    pub ebgp_multihop: Option<u8>,
+    /// GTSM (RFC 5082) hop count (perouterd extension `ttlSecurityHops`).
+    pub ttl_security: Option<u8>,
+    /// Local address of the session (perouterd extension `updateSource`).
+    pub update_source: Option<IpAddr>,
+    /// Address families, sorted in registry order, without duplicates.
+    pub families: Vec<Family>,
+    /// Whether the neighbour is a route reflector client (any family carries the property).
+    pub route_reflector_client: bool,
+    /// Next-hop rewriting towards this neighbour.
+    pub next_hop_self: NextHopSelf,
+    /// Accept routes with our AS in the path this many times (`None` = never).
+    pub allowas_in: Option<u8>,
+    /// Prefix limit on routes received.
+    pub max_prefix: Option<MaxPrefix>,
+    /// Only accept connections, never dial (always true for listen ranges).
+    pub passive: bool,
+    /// BFD for this session; `None` = off.
+    pub bfd: Option<Bfd>,
+    /// Free text for operators.
+    pub description: Option<String>,
+}
+
+/// Who a neighbour is: exactly one of `address`, `interface`, `listenRange`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeighborTarget {
+    /// A numbered neighbour.
+    Address(IpAddr),
+    /// BGP unnumbered over this interface (IPv6 link-local).
+    Interface(String),
+    /// Dynamic neighbours connecting from this range (network address normalised).
+    ListenRange(IpNet),
+}
+
+impl fmt::Display for NeighborTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NeighborTarget::Address(a) => write!(f, "{a}"),
+            NeighborTarget::Interface(i) => write!(f, "{i}"),
+            NeighborTarget::ListenRange(r) => write!(f, "{r}"),
+        }
+    }
+}
+
+/// What identifies a neighbour across reloads: its target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct NeighborKey(pub NeighborTarget);
+
+impl fmt::Display for NeighborKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The AS a peer must announce (`asn`, or `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteAs {
+    /// Exactly this AS.
+    Asn(u32),
+    /// Any AS other than ours (`type: External`, FRR `remote-as external`).
+    External,
+    /// Our own AS (`type: Internal`, FRR `remote-as internal`).
+    Internal,
+}
+
+impl RemoteAs {
+    /// Whether a session with this remote AS is eBGP when our AS is `local_as`
+    /// (OpenPERouter's `PeerASN.IsExternalTo`).
+    pub fn is_external_to(self, local_as: u32) -> bool {
+        match self {
+            RemoteAs::Asn(asn) => asn != local_as,
+            RemoteAs::External => true,
+            RemoteAs::Internal => false,
+        }
+    }
+
+    /// Whether a peer announcing `asn` is acceptable.
+    pub fn accepts(self, asn: u32, local_as: u32) -> bool {
+        match self {
+            RemoteAs::Asn(expected) => asn == expected,
+            RemoteAs::External => asn != local_as,
+            RemoteAs::Internal => asn == local_as,
+        }
+    }
+}
+
+impl fmt::Display for RemoteAs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemoteAs::Asn(a) => write!(f, "{a}"),
+            RemoteAs::External => f.write_str("external"),
+            RemoteAs::Internal => f.write_str("internal"),
+        }
+    }
+}
+
+/// Next-hop rewriting towards a neighbour (`nextHopSelf`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NextHopSelf {
+    /// Leave next hops as BGP rules say (eBGP: self; iBGP: unchanged).
+    Off,
+    /// Set ourselves as next hop, except on reflected routes (FRR `next-hop-self`).
+    On,
+    /// Set ourselves as next hop on every route, reflected ones too (FRR `next-hop-self force`).
+    Force,
+}
+
+/// Prefix limit (`maxPrefix`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MaxPrefix {
+    /// Most prefixes accepted (per family) before acting.
+    pub limit: u32,
+    /// Only log when exceeded, keep the session.
+    pub warning_only: bool,
+    /// Re-establish this many seconds after a limit shutdown (`None` = stay down).
+    pub restart: Option<u16>,
+}
+
+/// BFD settings (RFC 5880/5881); defaults resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bfd {
+    /// Required minimum receive interval, milliseconds (10..=60000, default 300).
+    pub receive_interval_ms: u32,
+    /// Desired minimum transmit interval, milliseconds (10..=60000, default 300).
+    pub transmit_interval_ms: u32,
+    /// Detection multiplier (2..=255, default 3).
+    pub detect_multiplier: u8,
+    /// Wait for the peer to start the BFD session (`sessionMode: Passive`).
+    pub passive: bool,
+    /// Minimum TTL accepted on multihop sessions.
+    pub minimum_ttl: Option<u8>,
+}
+
+impl Default for Bfd {
+    fn default() -> Self {
+        Bfd {
+            receive_interval_ms: DEFAULT_BFD_INTERVAL_MS,
+            transmit_interval_ms: DEFAULT_BFD_INTERVAL_MS,
+            detect_multiplier: DEFAULT_BFD_DETECT_MULTIPLIER,
+            passive: false,
+            minimum_ttl: None,
+        }
+    }
+}
+
+/// OpenPERouter's HostSession: the BGP session with the host over a veth pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostSession {
+    /// `asn`. For the passthrough session OpenPERouter ignores it and uses the instance ASN.
+    pub asn: u32,
+    /// The AS of the host speaker (`hostASN` or `hostType`).
+    pub host_as: RemoteAs,
+    /// `localCIDR.ipv4`, as written (host bits kept: the addressing formulas use them).
+    pub local_cidr_v4: Option<Ipv4Net>,
+    /// `localCIDR.ipv6`, as written.
+    pub local_cidr_v6: Option<Ipv6Net>,
+}
+
+impl Neighbor {
+    /// What identifies this neighbour across reloads.
+    pub fn key(&self) -> NeighborKey {
+        NeighborKey(self.target.clone())
+    }
+
+    /// Whether a session with this neighbour is eBGP.
+    pub fn is_external(&self) -> bool {
+        self.remote_as.is_external_to(self.local_as)
+    }
+
+    /// Whether going from `self` to `other` needs the session reset: a field that is part of
+    /// the OPEN or of the transport changed. Fields applied in place (description, prefix
+    /// limit, next-hop-self, allowas-in, connect-retry time, BFD) do not count.
+    /// `docs/config.md` lists the same split.
+    pub fn identity_changed(&self, other: &Neighbor) -> bool {
+        // Destructured without `..`: a new field is a compile error here until it is placed
+        // on one side of the split.
+        let Neighbor {
+            target,
+            remote_as,
+            local_as,
+            port,
+            password,
+            hold_time,
+            keepalive,
+            connect_time: _,
+            ebgp_multihop,
+            ttl_security,
+            update_source,
+            families,
+            route_reflector_client,
+            next_hop_self: _,
+            allowas_in: _,
+            max_prefix: _,
+            passive,
+            bfd: _,
+            description: _,
+        } = self;
+        *target != other.target
+            || *remote_as != other.remote_as
+            || *local_as != other.local_as
+            || *port != other.port
+            || *password != other.password
+            || *hold_time != other.hold_time
+            || *keepalive != other.keepalive
+            || *ebgp_multihop != other.ebgp_multihop
+            || *ttl_security != other.ttl_security
+            || *update_source != other.update_source
+            || *families != other.families
+            || *route_reflector_client != other.route_reflector_client
+            || *passive != other.passive
+    }
+}
+
+impl Config {
+    /// The neighbour configured for a peer at `addr`: an exact `address` first, then the most
+    /// specific `listenRange` containing it. IPv4-mapped IPv6 addresses (a v4 peer accepted
+    /// on a `::` socket) are matched as IPv4. Interface (unnumbered) neighbours are not
+    /// matched here: their peer is known by interface, not by address.
+    pub fn neighbor_for(&self, addr: IpAddr) -> Option<&Neighbor> {
+        let addr = addr.to_canonical();
+        if let Some(n) = self
+            .neighbors
+            .iter()
+            .find(|n| n.target == NeighborTarget::Address(addr))
+        {
+            return Some(n);
+        }
+        self.neighbors
+            .iter()
+            .filter_map(|n| match &n.target {
+                NeighborTarget::ListenRange(r) if r.contains(&addr) => Some((r.prefix_len(), n)),
+                NeighborTarget::ListenRange(_)
+                | NeighborTarget::Address(_)
+                | NeighborTarget::Interface(_) => None,
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, n)| n)
+    }
+
+    /// The neighbour with this key.
+    pub fn neighbor(&self, key: &NeighborKey) -> Option<&Neighbor> {
+        self.neighbors.iter().find(|n| n.target == key.0)
+    }
+
+    /// Whether going from `self` to `other` resets every session: the router ID, the instance
+    /// ASN or graceful restart (all carried in every OPEN) changed.
+    pub fn instance_identity_changed(&self, other: &Config) -> bool {
+        self.router_id != other.router_id
+            || self.asn != other.asn
+            || self.graceful_restart != other.graceful_restart
+    }
+}
+
+fn redact<S: Serializer>(password: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match password {
+        Some(_) => s.serialize_some("<redacted>"),
+        None => s.serialize_none(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// One violated rule: the field path (`neighbors[1].holdTimeSeconds`) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Path of the field in the file, YAML names (`neighbors[0].bfd.detectMultiplier`).
+    pub field: String,
+    /// What is wrong, naming the value.
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// A position in the YAML text (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}:{}", self.line, self.column)
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not YAML, or not the shape of the file: bad syntax, an unknown key, a wrong type or an
+    /// unknown enum value. The message names the field path (`neighbors[0]: unknown field…`).
+    #[error("{}{message}", syntax_prefix(*location))]
+    Syntax {
+        /// Where, when the parser knows.
+        location: Option<Location>,
+        /// What, with the field path when there is one.
+        message: String,
+    },
+    /// Well-formed but violates rules; every violation, one per line.
+    #[error("{}", join_lines(.0))]
+    Invalid(Vec<FieldError>),
+}
+
+impl ConfigError {
+    /// The rule violations ([`ConfigError::Invalid`]); empty for other errors.
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            ConfigError::Invalid(errors) => errors,
+            ConfigError::Io { .. } | ConfigError::Syntax { .. } => &[],
+        }
+    }
+}
+
+fn syntax_prefix(location: Option<Location>) -> String {
+    location.map_or_else(String::new, |l| format!("{l}: "))
+}
+
+fn join_lines(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+// ---------------------------------------------------------------------------------------------
+
+/// Reads and validates the configuration file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text)
+}
+
+/// Parses and validates a configuration from YAML text.
+pub fn parse(text: &str) -> Result<Config, ConfigError> {
+    // An empty document (or only comments) is an empty mapping: report the missing keys.
+    let raw = if is_blank_yaml(text) {
+        RawConfig::default()
+    } else {
+        RawConfig::deserialize(serde_norway::Deserializer::from_str(text)).map_err(syntax)?
+    };
+    validate(raw)
+}
+
+fn is_blank_yaml(text: &str) -> bool {
+    text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---"
+    })
+}
+
+fn syntax(e: serde_norway::Error) -> ConfigError {
+    let location = e.location().map(|l| Location {
+        line: l.line(),
+        column: l.column(),
+    });
+    let mut message = e.to_string();
+    // serde_norway appends " at line L column C"; the location is shown in front instead.
+    if let Some(l) = location {
+        let suffix = format!(" at line {} column {}", l.line, l.column);
+        if let Some(stripped) = message.strip_suffix(&suffix) {
+            message = stripped.to_string();
+        }
+    }
+    ConfigError::Syntax { location, message }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file, as written
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a mapping of perouterd configuration keys (routerID, asn, neighbors, …)"
+)]
+struct RawConfig {
+    #[serde(rename = "routerID")]
+    router_id: Option<String>,
+    asn: Option<i64>,
+    listen: Option<RawListen>,
+    listen_limit: Option<i64>,
+    graceful_restart: Option<RawGracefulRestart>,
+    route_reflector: Option<RawRouteReflector>,
+    neighbors: Option<Vec<RawNeighbor>>,
+    passthrough: Option<RawPassthrough>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a listen mapping (port, addresses)"
+)]
+struct RawListen {
+    port: Option<i64>,
+    addresses: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a gracefulRestart mapping (restartTimeSeconds, stalePathTimeSeconds)"
+)]
+struct RawGracefulRestart {
+    restart_time_seconds: Option<i64>,
+    stale_path_time_seconds: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a routeReflector mapping (clusterID)"
+)]
+struct RawRouteReflector {
+    #[serde(rename = "clusterID")]
+    cluster_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a neighbor mapping (address, asn, …)"
+)]
+struct RawNeighbor {
+    address: Option<String>,
+    interface: Option<String>,
+    listen_range: Option<String>,
+    asn: Option<i64>,
+    #[serde(rename = "type")]
+    kind: Option<AsType>,
+    port: Option<i64>,
+    password: Option<String>,
+    hold_time_seconds: Option<i64>,
+    keepalive_time_seconds: Option<i64>,
+    connect_time_seconds: Option<i64>,
+    properties: Option<Vec<RawProperty>>,
+    bfd: Option<RawBfd>,
+    address_families: Option<Vec<RawAddressFamily>>,
+    // perouterd extensions
+    passive: Option<bool>,
+    #[serde(rename = "localASN")]
+    local_asn: Option<i64>,
+    update_source: Option<String>,
+    ttl_security_hops: Option<i64>,
+    next_hop_self: Option<RawNextHopSelf>,
+    allowas_in: Option<i64>,
+    max_prefix: Option<RawMaxPrefix>,
+    description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum AsType {
+    External,
+    Internal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum PropertyType {
+    #[serde(rename = "ebgpMultiHop")]
+    EbgpMultiHop,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a neighbor property mapping (type, ebgpMultiHop)"
+)]
+struct RawProperty {
+    #[serde(rename = "type")]
+    kind: Option<PropertyType>,
+    ebgp_multi_hop: Option<RawEbgpMultiHop>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an ebgpMultiHop mapping (ttl)")]
+struct RawEbgpMultiHop {
+    ttl: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum BfdSessionMode {
+    Active,
+    Passive,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a bfd mapping (receiveInterval, transmitInterval, …)"
+)]
+struct RawBfd {
+    receive_interval: Option<i64>,
+    transmit_interval: Option<i64>,
+    detect_multiplier: Option<i64>,
+    session_mode: Option<BfdSessionMode>,
+    #[serde(rename = "minimumTTL")]
+    minimum_ttl: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FamilyType {
+    Ipv4unicast,
+    Ipv6unicast,
+    Evpn,
+    Ipv4vpn,
+    Ipv6vpn,
+}
+
+impl FamilyType {
+    fn name(self) -> &'static str {
+        match self {
+            FamilyType::Ipv4unicast => "ipv4unicast",
+            FamilyType::Ipv6unicast => "ipv6unicast",
+            FamilyType::Evpn => "evpn",
+            FamilyType::Ipv4vpn => "ipv4vpn",
+            FamilyType::Ipv6vpn => "ipv6vpn",
+        }
+    }
+
+    fn family(self) -> Family {
+        match self {
+            FamilyType::Ipv4unicast => Family::Ipv4Unicast,
+            FamilyType::Ipv6unicast => Family::Ipv6Unicast,
+            FamilyType::Evpn => Family::L2vpnEvpn,
+            FamilyType::Ipv4vpn => Family::Ipv4Vpn,
+            FamilyType::Ipv6vpn => Family::Ipv6Vpn,
+        }
+    }
+
+    fn is_vpn(self) -> bool {
+        matches!(self, FamilyType::Ipv4vpn | FamilyType::Ipv6vpn)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an address family mapping (type, properties)"
+)]
+struct RawAddressFamily {
+    #[serde(rename = "type")]
+    kind: Option<FamilyType>,
+    properties: Option<Vec<RawAfProperty>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum AfPropertyType {
+    #[serde(rename = "routeReflectorClient")]
+    RouteReflectorClient,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an address family property mapping (type)"
+)]
+struct RawAfProperty {
+    #[serde(rename = "type")]
+    kind: Option<AfPropertyType>,
+}
+
+/// `nextHopSelf`: `true`, `false` or `force` (also accepted quoted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RawNextHopSelf(NextHopSelf);
+
+impl<'de> Deserialize<'de> for RawNextHopSelf {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawNextHopSelf;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or force")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(RawNextHopSelf(if v {
+                    NextHopSelf::On
+                } else {
+                    NextHopSelf::Off
+                }))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                match v {
+                    "true" => Ok(RawNextHopSelf(NextHopSelf::On)),
+                    "false" => Ok(RawNextHopSelf(NextHopSelf::Off)),
+                    "force" => Ok(RawNextHopSelf(NextHopSelf::Force)),
+                    other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a maxPrefix mapping (limit, warningOnly, restartSeconds)"
+)]
+struct RawMaxPrefix {
+    limit: Option<i64>,
+    warning_only: Option<bool>,
+    restart_seconds: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a passthrough mapping (hostSession)"
+)]
+struct RawPassthrough {
+    host_session: Option<RawHostSession>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a hostSession mapping (asn, hostASN or hostType, localCIDR)"
+)]
+struct RawHostSession {
+    asn: Option<i64>,
+    #[serde(rename = "hostASN")]
+    host_asn: Option<i64>,
+    host_type: Option<AsType>,
+    #[serde(rename = "localCIDR")]
+    local_cidr: Option<RawLocalCidr>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a localCIDR mapping (ipv4, ipv6)")]
+struct RawLocalCidr {
+    ipv4: Option<String>,
+    ipv6: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+const ASN_MAX: i64 = 4_294_967_295;
+
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// `value` converted to `T` if it lies in `lo..=hi`; otherwise an error naming both.
+    fn int<T: TryFrom<i64>>(&mut self, field: &str, value: i64, lo: i64, hi: i64) -> Option<T> {
+        if value < lo || value > hi {
+            self.push(field, format!("{value} is out of range ({lo}..={hi})"));
+            return None;
+        }
+        match T::try_from(value) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.push(field, format!("{value} does not fit"));
+                None
+            }
+        }
+    }
+
+    fn asn(&mut self, field: &str, value: i64) -> Option<u32> {
+        self.int(field, value, 1, ASN_MAX)
+    }
+
+    fn required<T>(&mut self, field: &str, value: Option<T>, what: &str) -> Option<T> {
+        if value.is_none() {
+            self.push(field, format!("is required ({what})"));
+        }
+        value
+    }
+}
+
+/// What neighbour validation needs from the rest of the file.
+struct Instance {
+    asn: Option<u32>,
+    graceful_restart: bool,
+    listen_port: u16,
+    passthrough_v4: bool,
+    passthrough_v6: bool,
+}
+
+fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+    let mut e = Errors::default();
+
+    let router_id = e
+        .required("routerID", raw.router_id, "the IPv4 BGP identifier")
+        .and_then(|s| ipv4(&mut e, "routerID", &s));
+    let asn = e
+        .required("asn", raw.asn, "the instance AS number")
+        .and_then(|a| e.asn("asn", a));
+
+    let listen = listen(&mut e, raw.listen);
+    let listen_limit = match raw.listen_limit {
+        Some(v) => e.int("listenLimit", v, 1, 65535),
+        None => Some(DEFAULT_LISTEN_LIMIT),
+    };
+
+    let graceful_restart = raw.graceful_restart.map(|gr| GracefulRestart {
+        restart_time: gr
+            .restart_time_seconds
+            .map_or(Some(DEFAULT_RESTART_TIME), |v| {
+                e.int("gracefulRestart.restartTimeSeconds", v, 1, 4095)
+            })
+            .unwrap_or(DEFAULT_RESTART_TIME),
+        stale_path_time: gr
+            .stale_path_time_seconds
+            .map_or(Some(DEFAULT_STALE_PATH_TIME), |v| {
+                e.int("gracefulRestart.stalePathTimeSeconds", v, 1, 4095)
+            })
+            .unwrap_or(DEFAULT_STALE_PATH_TIME),
+    });
+
+    let cluster_id = raw.route_reflector.map(|rr| match rr.cluster_id {
+        Some(s) => ipv4(&mut e, "routeReflector.clusterID", &s).unwrap_or(DEFAULT_CLUSTER_ID),
+        None => DEFAULT_CLUSTER_ID,
+    });
+
+    // Reported after the neighbours, in file order, though needed before them (default families).
+    let mut pe = Errors::default();
+    let passthrough = raw.passthrough.and_then(|p| {
+        pe.required(
+            "passthrough.hostSession",
+            p.host_session,
+            "the L3Passthrough host session",
+        )
+        .and_then(|hs| host_session(&mut pe, "passthrough.hostSession", hs))
+    });
+
+    let instance = Instance {
+        asn,
+        graceful_restart: graceful_restart.is_some(),
+        listen_port: listen.as_ref().map_or(DEFAULT_PORT, |l| l.port),
+        passthrough_v4: passthrough
+            .as_ref()
+            .is_some_and(|p| p.local_cidr_v4.is_some()),
+        passthrough_v6: passthrough
+            .as_ref()
+            .is_some_and(|p| p.local_cidr_v6.is_some()),
+    };
+
+    let raw_neighbors = raw.neighbors.unwrap_or_default();
+    if raw_neighbors.len() > MAX_NEIGHBORS {
+        e.push(
+            "neighbors",
+            format!(
+                "{} neighbours configured, at most {MAX_NEIGHBORS} are allowed",
+                raw_neighbors.len()
+            ),
+        );
+    }
+    let mut targets = Vec::new();
+    let mut neighbors = Vec::new();
+    for (i, rn) in raw_neighbors.into_iter().enumerate() {
+        let (target, neighbor) = neighbor(&mut e, i, rn, &instance);
+        if let Some(t) = target {
+            targets.push((i, t));
+        }
+        neighbors.extend(neighbor);
+    }
+    cross_neighbor_checks(&mut e, &targets);
+    e.0.extend(pe.0);
+
+    if !e.0.is_empty() {
+        return Err(ConfigError::Invalid(e.0));
+    }
+    match (router_id, asn, listen, listen_limit) {
+        (Some(router_id), Some(asn), Some(listen), Some(listen_limit)) => Ok(Config {
+            router_id,
+            asn,
+            listen,
+            listen_limit,
+            graceful_restart,
+            cluster_id,
+            neighbors,
+            passthrough,
+        }),
+        // Every `None` above pushed an error, so this is unreachable; keep it an error anyway.
+        _ => Err(ConfigError::Invalid(vec![FieldError {
+            field: String::new(),
+            message: "invalid configuration".to_string(),
+        }])),
+    }
+}
+
+fn ipv4(e: &mut Errors, field: &str, s: &str) -> Option<Ipv4Addr> {
+    match s.parse::<Ipv4Addr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            e.push(field, format!("{s:?} is not an IPv4 address"));
+            None
+        }
+    }
+}
+
+fn ip(e: &mut Errors, field: &str, s: &str) -> Option<IpAddr> {
+    match s.parse::<IpAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            e.push(field, format!("{s:?} is not an IP address"));
+            None
+        }
+    }
+}
+
+fn listen(e: &mut Errors, raw: Option<RawListen>) -> Option<Listen> {
+    let default_addresses = vec![
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    ];
+    let Some(raw) = raw else {
+        return Some(Listen {
+            port: DEFAULT_PORT,
+            addresses: default_addresses,
+        });
+    };
+    let port = raw
+        .port
+        .map_or(Some(DEFAULT_PORT), |p| e.int("listen.port", p, 0, 65535));
+    let addresses = match raw.addresses {
+        None => Some(default_addresses),
+        Some(list) if list.is_empty() => {
+            e.push(
+                "listen.addresses",
+                "is empty; omit it to listen on all addresses, or set listen.port to 0 not to listen",
+            );
+            None
+        }
+        Some(list) => {
+            let mut out: Vec<IpAddr> = Vec::new();
+            let mut ok = true;
+            for (i, s) in list.iter().enumerate() {
+                let field = format!("listen.addresses[{i}]");
+                match ip(e, &field, s) {
+                    Some(a) if out.contains(&a) => {
+                        e.push(field, format!("{a} is listed twice"));
+                        ok = false;
+                    }
+                    Some(a) => out.push(a),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(out)
+        }
+    };
+    Some(Listen {
+        port: port?,
+        addresses: addresses?,
+    })
+}
+
+fn as_type(t: AsType) -> RemoteAs {
+    match t {
+        AsType::External => RemoteAs::External,
+        AsType::Internal => RemoteAs::Internal,
+    }
+}
+
+fn host_session(e: &mut Errors, path: &str, raw: RawHostSession) -> Option<HostSession> {
+    let asn = e
+        .required(
+            &format!("{path}.asn"),
+            raw.asn,
+            "the local AS of the session",
+        )
+        .and_then(|a| e.asn(&format!("{path}.asn"), a));
+    let host_as = match (raw.host_asn, raw.host_type) {
+        (Some(a), None) => e.asn(&format!("{path}.hostASN"), a).map(RemoteAs::Asn),
+        (None, Some(t)) => Some(as_type(t)),
+        (Some(_), Some(_)) | (None, None) => {
+            e.push(path, "exactly one of hostASN, hostType must be set");
+            None
+        }
+    };
+    let (v4, v6) = match raw.local_cidr {
+        None => {
+            e.push(
+                format!("{path}.localCIDR"),
+                "is required (at least one of ipv4, ipv6)",
+            );
+            (None, None)
+        }
+        Some(RawLocalCidr {
+            ipv4: None,
+            ipv6: None,
+        }) => {
+            e.push(
+                format!("{path}.localCIDR"),
+                "at least one of ipv4, ipv6 must be set",
+            );
+            (None, None)
+        }
+        Some(c) => {
+            let v4 = c.ipv4.and_then(|s| {
+                let field = format!("{path}.localCIDR.ipv4");
+                match s.parse::<Ipv4Net>() {
+                    Ok(n) if n.prefix_len() > 30 => {
+                        e.push(field, format!("{s} leaves no room for the router-side and host-side addresses (at most /30)"));
+                        None
+                    }
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        e.push(field, format!("{s:?} is not an IPv4 CIDR"));
+                        None
+                    }
+                }
+            });
+            let v6 = c.ipv6.and_then(|s| {
+                let field = format!("{path}.localCIDR.ipv6");
+                match s.parse::<Ipv6Net>() {
+                    Ok(n) if n.prefix_len() > 126 => {
+                        e.push(field, format!("{s} leaves no room for the router-side and host-side addresses (at most /126)"));
+                        None
+                    }
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        e.push(field, format!("{s:?} is not an IPv6 CIDR"));
+                        None
+                    }
+                }
+            });
+            (v4, v6)
+        }
+    };
+    Some(HostSession {
+        asn: asn?,
+        host_as: host_as?,
+        local_cidr_v4: v4,
+        local_cidr_v6: v6,
+    })
+}
+
+/// Interface names as the kernel and the CRD allow them.
+fn interface_name(e: &mut Errors, field: &str, s: &str) -> Option<String> {
+    let bad = if s.is_empty() || s.len() > 15 {
+        Some("must be 1..=15 bytes long")
+    } else if s.chars().any(|c| c == '/' || c == ':' || c.is_whitespace()) {
+        Some("must not contain '/', ':' or whitespace")
+    } else if s == "." || s == ".." {
+        Some("cannot be . or ..")
+    } else {
+        None
+    };
+    match bad {
+        Some(why) => {
+            e.push(field, format!("{s:?} is not an interface name: {why}"));
+            None
+        }
+        None => Some(s.to_string()),
+    }
+}
+
+fn neighbor_address(e: &mut Errors, field: &str, s: &str) -> Option<IpAddr> {
+    if s.len() > 39 {
+        e.push(field, format!("{s:?} is longer than 39 characters"));
+        return None;
+    }
+    let a = ip(e, field, s)?;
+    let why = match a {
+        IpAddr::V4(v4) if v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast() => {
+            Some("is not a unicast address")
+        }
+        IpAddr::V6(v6) if v6.is_unspecified() || v6.is_multicast() => {
+            Some("is not a unicast address")
+        }
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => {
+            Some("is IPv4-mapped; write the IPv4 address")
+        }
+        IpAddr::V4(_) | IpAddr::V6(_) => None,
+    };
+    match why {
+        Some(why) => {
+            e.push(field, format!("{a} {why}"));
+            None
+        }
+        None => Some(a),
+    }
+}
+
+fn listen_range(e: &mut Errors, field: &str, s: &str) -> Option<IpNet> {
+    if s.len() > 43 {
+        e.push(field, format!("{s:?} is longer than 43 characters"));
+        return None;
+    }
+    let Ok(net) = s.parse::<IpNet>() else {
+        e.push(field, format!("{s:?} is not a CIDR"));
+        return None;
+    };
+    if let IpNet::V6(v6) = net {
+        if v6.addr().is_unicast_link_local() {
+            e.push(field, format!("{s} is an IPv6 link-local range"));
+            return None;
+        }
+    }
+    // As OpenPERouter (netip.Prefix.Masked) and FRR do: 10.0.0.1/24 is 10.0.0.0/24.
+    Some(net.trunc())
+}
+
+fn target(e: &mut Errors, p: &str, rn: &RawNeighbor) -> Option<NeighborTarget> {
+    match (&rn.address, &rn.interface, &rn.listen_range) {
+        (Some(a), None, None) => {
+            neighbor_address(e, &format!("{p}.address"), a).map(NeighborTarget::Address)
+        }
+        (None, Some(i), None) => {
+            interface_name(e, &format!("{p}.interface"), i).map(NeighborTarget::Interface)
+        }
+        (None, None, Some(r)) => {
+            listen_range(e, &format!("{p}.listenRange"), r).map(NeighborTarget::ListenRange)
+        }
+        (a, i, r) => {
+            let set: Vec<&str> = [
+                a.as_ref().map(|_| "address"),
+                i.as_ref().map(|_| "interface"),
+                r.as_ref().map(|_| "listenRange"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let found = if set.is_empty() {
+                "none is set".to_string()
+            } else {
+                format!("{} are set", set.join(" and "))
+            };
+            e.push(
+                p,
+                format!("exactly one of address, interface, listenRange must be set ({found})"),
+            );
+            None
+        }
+    }
+}
+
+/// Whether the target's session runs over IPv6 (`None` for interfaces).
+fn target_is_v6(t: &NeighborTarget) -> Option<bool> {
+    match t {
+        NeighborTarget::Address(a) => Some(a.is_ipv6()),
+        NeighborTarget::ListenRange(r) => Some(matches!(r, IpNet::V6(_))),
+        NeighborTarget::Interface(_) => None,
+    }
+}
+
+fn password(e: &mut Errors, field: &str, s: String) -> Option<String> {
+    // The value is never echoed: it is a secret.
+    let chars = s.chars().count();
+    if s.is_empty() {
+        e.push(field, "is empty; omit it for no TCP-MD5");
+        None
+    } else if chars > 128 {
+        e.push(field, format!("is {chars} characters long, at most 128"));
+        None
+    } else if s.chars().any(char::is_whitespace) {
+        e.push(field, "must not contain whitespace");
+        None
+    } else if s.len() > MAX_MD5_KEY_BYTES {
+        e.push(
+            field,
+            format!(
+                "is {} bytes long; the kernel's TCP-MD5 keys are at most {MAX_MD5_KEY_BYTES} bytes",
+                s.len()
+            ),
+        );
+        None
+    } else {
+        Some(s)
+    }
+}
+
+fn description(e: &mut Errors, field: &str, s: String) -> Option<String> {
+    let chars = s.chars().count();
+    if chars > 80 {
+        e.push(
+            field,
+            format!("{s:?} is {chars} characters long, at most 80"),
+        );
+        None
+    } else if s.chars().any(char::is_control) {
+        e.push(field, format!("{s:?} contains control characters"));
+        None
+    } else {
+        Some(s)
+    }
+}
+
+fn bfd(e: &mut Errors, p: &str, raw: RawBfd) -> Option<Bfd> {
+    let mut ok = true;
+    let mut interval = |name: &str, v: Option<i64>| -> u32 {
+        match v {
+            None => DEFAULT_BFD_INTERVAL_MS,
+            Some(v) => e
+                .int(&format!("{p}.{name}"), v, 10, 60000)
+                .unwrap_or_else(|| {
+                    ok = false;
+                    DEFAULT_BFD_INTERVAL_MS
+                }),
+        }
+    };
+    let receive_interval_ms = interval("receiveInterval", raw.receive_interval);
+    let transmit_interval_ms = interval("transmitInterval", raw.transmit_interval);
+    let detect_multiplier = match raw.detect_multiplier {
+        None => Some(DEFAULT_BFD_DETECT_MULTIPLIER),
+        Some(v) => e.int(&format!("{p}.detectMultiplier"), v, 2, 255),
+    };
+    let minimum_ttl = match raw.minimum_ttl {
+        None => Some(None),
+        Some(v) => e.int(&format!("{p}.minimumTTL"), v, 1, 254).map(Some),
+    };
+    if !ok {
+        return None;
+    }
+    Some(Bfd {
+        receive_interval_ms,
+        transmit_interval_ms,
+        detect_multiplier: detect_multiplier?,
+        passive: raw.session_mode == Some(BfdSessionMode::Passive),
+        minimum_ttl: minimum_ttl?,
+    })
+}
+
+/// Families, sorted and checked (`None` after an error). `rr` is set when any family carries
+/// `routeReflectorClient`.
+fn families(
+    e: &mut Errors,
+    p: &str,
+    raw: Option<Vec<RawAddressFamily>>,
+    target: Option<&NeighborTarget>,
+    inst: &Instance,
+) -> (Option<Vec<Family>>, bool) {
+    let raw = raw.unwrap_or_default();
+    let field = format!("{p}.addressFamilies");
+    if raw.is_empty() {
+        // OpenPERouter's defaultNLPsForNeighbor, restricted to what this file describes.
+        let Some(t) = target else {
+            return (None, false);
+        };
+        let mut out = Vec::new();
+        if target_is_v6(t) == Some(true) {
+            out.push(Family::Ipv6Unicast);
+        } else {
+            out.push(Family::Ipv4Unicast);
+        }
+        if inst.passthrough_v4 {
+            out.push(Family::Ipv4Unicast);
+        }
+        if inst.passthrough_v6 {
+            out.push(Family::Ipv6Unicast);
+        }
+        out.sort();
+        out.dedup();
+        return (Some(out), false);
+    }
+    let mut ok = true;
+    if raw.len() > 4 {
+        e.push(
+            &field,
+            format!("{} entries, at most 4 are allowed", raw.len()),
+        );
+        ok = false;
+    }
+    let mut types: Vec<FamilyType> = Vec::new();
+    let mut rr = false;
+    for (j, af) in raw.into_iter().enumerate() {
+        let fp = format!("{field}[{j}]");
+        match af.kind {
+            None => {
+                e.push(
+                    format!("{fp}.type"),
+                    "is required (ipv4unicast, ipv6unicast, evpn, ipv4vpn or ipv6vpn)",
+                );
+                ok = false;
+            }
+            Some(k) if types.contains(&k) => {
+                e.push(
+                    format!("{fp}.type"),
+                    format!("{} is listed twice", k.name()),
+                );
+                ok = false;
+            }
+            Some(k) => types.push(k),
+        }
+        let props = af.properties.unwrap_or_default();
+        if props.len() > 8 {
+            e.push(
+                format!("{fp}.properties"),
+                format!("{} entries, at most 8 are allowed", props.len()),
+            );
+            ok = false;
+        }
+        let mut seen = Vec::new();
+        for (k, prop) in props.into_iter().enumerate() {
+            match prop.kind {
+                None => {
+                    e.push(
+                        format!("{fp}.properties[{k}].type"),
+                        "is required (routeReflectorClient)",
+                    );
+                    ok = false;
+                }
+                Some(t) if seen.contains(&t) => {
+                    e.push(
+                        format!("{fp}.properties[{k}].type"),
+                        "routeReflectorClient is listed twice",
+                    );
+                    ok = false;
+                }
+                Some(t) => {
+                    seen.push(t);
+                    match t {
+                        AfPropertyType::RouteReflectorClient => rr = true,
+                    }
+                }
+            }
+        }
+    }
+    let vpn: Vec<&str> = types
+        .iter()
+        .filter(|t| t.is_vpn())
+        .map(|t| t.name())
+        .collect();
+    if !vpn.is_empty() {
+        let vpn = vpn.join(", ");
+        if types.contains(&FamilyType::Evpn) {
+            e.push(
+                &field,
+                format!("evpn cannot be combined with {vpn} (EVPN and IPv4VPN/IPv6VPN are mutually exclusive)"),
+            );
+            ok = false;
+        }
+        match target {
+            Some(NeighborTarget::Interface(i)) => {
+                e.push(
+                    &field,
+                    format!("{vpn} is not supported on unnumbered (interface {i}) neighbours"),
+                );
+                ok = false;
+            }
+            Some(t @ (NeighborTarget::Address(_) | NeighborTarget::ListenRange(_)))
+                if target_is_v6(t) == Some(false) =>
+            {
+                e.push(
+                    &field,
+                    format!("{vpn} needs an IPv6 neighbour address or listenRange, not {t}"),
+                );
+                ok = false;
+            }
+            Some(NeighborTarget::Address(_) | NeighborTarget::ListenRange(_)) | None => {}
+        }
+    }
+    if !ok {
+        return (None, rr);
+    }
+    let mut out: Vec<Family> = types.into_iter().map(FamilyType::family).collect();
+    out.sort();
+    out.dedup();
+    (Some(out), rr)
+}
+
+fn ebgp_multihop(e: &mut Errors, p: &str, raw: Option<Vec<RawProperty>>) -> Option<Option<u8>> {
+    let props = raw.unwrap_or_default();
+    let field = format!("{p}.properties");
+    if props.len() > 1 {
+        e.push(
+            &field,
+            format!("{} entries, at most 1 is allowed", props.len()),
+        );
+        return None;
+    }
+    let Some(prop) = props.into_iter().next() else {
+        return Some(None);
+    };
+    match prop.kind {
+        None => {
+            e.push(format!("{field}[0].type"), "is required (ebgpMultiHop)");
+            None
+        }
+        Some(PropertyType::EbgpMultiHop) => match prop.ebgp_multi_hop.and_then(|m| m.ttl) {
+            None => Some(Some(DEFAULT_EBGP_MULTIHOP_TTL)),
+            Some(ttl) => e
+                .int(&format!("{field}[0].ebgpMultiHop.ttl"), ttl, 1, 255)
+                .map(Some),
+        },
+    }
+}
+
+fn max_prefix(e: &mut Errors, p: &str, raw: RawMaxPrefix) -> Option<MaxPrefix> {
+    let limit = e
+        .required(&format!("{p}.limit"), raw.limit, "the prefix count")
+        .and_then(|l| e.int(&format!("{p}.limit"), l, 1, ASN_MAX));
+    let warning_only = raw.warning_only.unwrap_or(false);
+    let restart = match raw.restart_seconds {
+        None | Some(0) => Some(None),
+        Some(s) => {
+            let r = e.int(&format!("{p}.restartSeconds"), s, 0, 65535);
+            if warning_only && r.is_some() {
+                e.push(
+                    format!("{p}.restartSeconds"),
+                    format!("{s} cannot be combined with warningOnly: true (a warning never shuts the session down)"),
+                );
+                None
+            } else {
+                r.map(Some)
+            }
+        }
+    };
+    Some(MaxPrefix {
+        limit: limit?,
+        warning_only,
+        restart: restart?,
+    })
+}
+
+/// Validates one neighbour. Returns its target (for the cross-neighbour checks, even if the
+/// rest is invalid) and the neighbour if all of it is valid.
+fn neighbor(
+    e: &mut Errors,
+    i: usize,
+    rn: RawNeighbor,
+    inst: &Instance,
+) -> (Option<NeighborTarget>, Option<Neighbor>) {
+    let p = format!("neighbors[{i}]");
+    let before = e.0.len();
+    let target = target(e, &p, &rn);
+
+    let remote_as = match (rn.asn, rn.kind) {
+        (Some(a), None) => e.asn(&format!("{p}.asn"), a).map(RemoteAs::Asn),
+        (None, Some(t)) => Some(as_type(t)),
+        (Some(a), Some(t)) => {
+            e.push(
+                &p,
+                format!("exactly one of asn, type must be set (asn is {a}, type is {t:?})"),
+            );
+            None
+        }
+        (None, None) => {
+            e.push(&p, "exactly one of asn, type must be set (none is set)");
+            None
+        }
+    };
+    let local_as = match rn.local_asn {
+        Some(a) => e.asn(&format!("{p}.localASN"), a),
+        None => inst.asn,
+    };
+
+    let port = match rn.port {
+        None => Some(DEFAULT_PORT),
+        Some(0) => {
+            e.push(
+                format!("{p}.port"),
+                "0 is not a port to dial (allowed 1..=16384, the CRD's upper bound)",
+            );
+            None
+        }
+        Some(v) => e.int(&format!("{p}.port"), v, 1, 16384),
+    };
+    let password = match rn.password {
+        None => Some(None),
+        Some(s) => password(e, &format!("{p}.password"), s).map(Some),
+    };
+
+    let (hold_time, keepalive) = match (rn.hold_time_seconds, rn.keepalive_time_seconds) {
+        (None, None) => (Some(DEFAULT_HOLD_TIME), Some(DEFAULT_KEEPALIVE)),
+        (Some(h), Some(k)) => {
+            let hold = if h == 0 || (3..=65535).contains(&h) {
+                u16::try_from(h).ok()
+            } else {
+                e.push(
+                    format!("{p}.holdTimeSeconds"),
+                    format!("{h} is not allowed (0 or 3..=65535)"),
+                );
+                None
+            };
+            let keep = e.int::<u16>(&format!("{p}.keepaliveTimeSeconds"), k, 0, 65535);
+            match (hold, keep) {
+                (Some(h), Some(k)) if k > h => {
+                    e.push(
+                        format!("{p}.keepaliveTimeSeconds"),
+                        format!("{k} is greater than holdTimeSeconds {h}"),
+                    );
+                    (None, None)
+                }
+                (h, k) => (h, k),
+            }
+        }
+        (Some(h), None) => {
+            e.push(
+                format!("{p}.holdTimeSeconds"),
+                format!("{h} is set without keepaliveTimeSeconds (set both or neither)"),
+            );
+            (None, None)
+        }
+        (None, Some(k)) => {
+            e.push(
+                format!("{p}.keepaliveTimeSeconds"),
+                format!("{k} is set without holdTimeSeconds (set both or neither)"),
+            );
+            (None, None)
+        }
+    };
+    let connect_time = match rn.connect_time_seconds {
+        Some(v) => e.int(&format!("{p}.connectTimeSeconds"), v, 1, 65535),
+        None if inst.graceful_restart => Some(GR_CONNECT_TIME),
+        None => Some(DEFAULT_CONNECT_TIME),
+    };
+
+    let ebgp_multihop = ebgp_multihop(e, &p, rn.properties);
+    let ttl_security = match rn.ttl_security_hops {
+        None => Some(None),
+        Some(v) => e.int(&format!("{p}.ttlSecurityHops"), v, 1, 254).map(Some),
+    };
+    if let (Some(Some(_)), Some(Some(hops))) = (ebgp_multihop, ttl_security) {
+        e.push(
+            format!("{p}.ttlSecurityHops"),
+            format!("{hops} cannot be combined with the ebgpMultiHop property (GTSM fixes the TTL at 255)"),
+        );
+    }
+
+    let update_source = match rn.update_source {
+        None => Some(None),
+        Some(s) => {
+            let field = format!("{p}.updateSource");
+            match (ip(e, &field, &s), &target) {
+                (Some(_), Some(NeighborTarget::Interface(i))) => {
+                    e.push(field, format!("{s} cannot be used with an unnumbered neighbour (interface {i}): its session runs between link-local addresses"));
+                    None
+                }
+                (Some(a), Some(t)) if target_is_v6(t) != Some(a.is_ipv6()) => {
+                    e.push(
+                        field,
+                        format!("{a} is not of the same address family as {t}"),
+                    );
+                    None
+                }
+                (a, _) => a.map(Some),
+            }
+        }
+    };
+
+    let (families, rr_client) = families(e, &p, rn.address_families, target.as_ref(), inst);
+    if rr_client {
+        // OpenPERouter requires `type: Internal`; an explicit ASN equal to ours is as internal.
+        let local = local_as.map_or_else(|| "ours".to_string(), |l| l.to_string());
+        match (remote_as, local_as) {
+            (Some(RemoteAs::Internal), _) | (None, _) => {}
+            (Some(RemoteAs::Asn(a)), Some(l)) if a == l => {}
+            // The instance ASN is invalid (reported already): nothing to compare with.
+            (Some(RemoteAs::Asn(_)), None) => {}
+            (Some(r @ (RemoteAs::Asn(_) | RemoteAs::External)), _) => e.push(
+                format!("{p}.addressFamilies"),
+                format!("routeReflectorClient requires an internal neighbour (type: Internal or asn {local}), but the remote AS is {r}"),
+            ),
+        }
+    }
+
+    let next_hop_self = rn.next_hop_self.map(|n| n.0);
+    let allowas_in = match rn.allowas_in {
+        None => None,
+        Some(0) => Some(None),
+        Some(v) => e.int(&format!("{p}.allowasIn"), v, 1, 10).map(Some),
+    };
+    let max_prefix = match rn.max_prefix {
+        None => Some(None),
+        Some(m) => max_prefix(e, &format!("{p}.maxPrefix"), m).map(Some),
+    };
+    let bfd = match rn.bfd {
+        None => Some(None),
+        Some(b) => bfd(e, &format!("{p}.bfd"), b).map(Some),
+    };
+    let description = match rn.description {
+        None => Some(None),
+        Some(s) => description(e, &format!("{p}.description"), s).map(Some),
+    };
+
+    let is_range = matches!(target, Some(NeighborTarget::ListenRange(_)));
+    let passive = rn.passive.unwrap_or(false) || is_range;
+    if passive && inst.listen_port == 0 {
+        let why = if is_range {
+            "a listenRange only accepts connections"
+        } else {
+            "passive: true only accepts connections"
+        };
+        e.push(
+            p.clone(),
+            format!("{why}, but listen.port is 0 (not listening)"),
+        );
+    }
+
+    if e.0.len() != before {
+        return (target, None);
+    }
+    let (Some(t), Some(remote_as), Some(local_as)) = (target.clone(), remote_as, local_as) else {
+        return (target, None);
+    };
+    let external = remote_as.is_external_to(local_as);
+    let built = (|| {
+        Some(Neighbor {
+            target: t,
+            remote_as,
+            local_as,
+            port: port?,
+            password: password?,
+            hold_time: hold_time?,
+            keepalive: keepalive?,
+            connect_time: connect_time?,
+            ebgp_multihop: ebgp_multihop?,
+            ttl_security: ttl_security?,
+            update_source: update_source?,
+            families: families?,
+            route_reflector_client: rr_client,
+            // OpenPERouter renders `next-hop-self force` for iBGP, nothing for eBGP.
+            next_hop_self: next_hop_self.unwrap_or(if external {
+                NextHopSelf::Off
+            } else {
+                NextHopSelf::Force
+            }),
+            // ... and a bare `allowas-in` (count 3) for eBGP: all PEs share one ASN.
+            allowas_in: allowas_in.unwrap_or(if external {
+                Some(DEFAULT_ALLOWAS_IN)
+            } else {
+                None
+            }),
+            max_prefix: max_prefix?,
+            passive,
+            bfd: bfd?,
+            description: description?,
+        })
+    })();
+    (target, built)
+}
+
+/// Duplicate addresses, duplicate interfaces, overlapping listen ranges.
+fn cross_neighbor_checks(e: &mut Errors, targets: &[(usize, NeighborTarget)]) {
+    for (n, (i, a)) in targets.iter().enumerate() {
+        for (j, b) in targets.iter().take(n) {
+            match (a, b) {
+                (NeighborTarget::Address(x), NeighborTarget::Address(y)) if x == y => e.push(
+                    format!("neighbors[{i}].address"),
+                    format!("{x} is already the address of neighbors[{j}]"),
+                ),
+                (NeighborTarget::Interface(x), NeighborTarget::Interface(y)) if x == y => e.push(
+                    format!("neighbors[{i}].interface"),
+                    format!(
+                        "{x} is already the interface of neighbors[{j}] (one peer per interface)"
+                    ),
+                ),
+                (NeighborTarget::ListenRange(x), NeighborTarget::ListenRange(y))
+                    if x.contains(&y.network()) || y.contains(&x.network()) =>
+                {
+                    e.push(
+                        format!("neighbors[{i}].listenRange"),
+                        format!("{x} overlaps neighbors[{j}].listenRange {y}"),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_as_sorts_sessions() {
+        assert!(RemoteAs::Asn(1).is_external_to(2));
+        assert!(!RemoteAs::Asn(2).is_external_to(2));
+        assert!(RemoteAs::External.is_external_to(2));
+        assert!(!RemoteAs::Internal.is_external_to(2));
+        assert!(RemoteAs::Asn(7).accepts(7, 2));
+        assert!(!RemoteAs::Asn(7).accepts(8, 2));
+        assert!(RemoteAs::External.accepts(8, 2));
+        assert!(!RemoteAs::External.accepts(2, 2));
+        assert!(RemoteAs::Internal.accepts(2, 2));
+        assert!(!RemoteAs::Internal.accepts(3, 2));
+    }
+
+    #[test]
+    fn family_names_map_to_the_registry() {
+        for (t, f) in [
+            (FamilyType::Ipv4unicast, Family::Ipv4Unicast),
+            (FamilyType::Ipv6unicast, Family::Ipv6Unicast),
+            (FamilyType::Evpn, Family::L2vpnEvpn),
+            (FamilyType::Ipv4vpn, Family::Ipv4Vpn),
+            (FamilyType::Ipv6vpn, Family::Ipv6Vpn),
+        ] {
+            assert_eq!(t.family(), f);
+            let parsed: FamilyType = serde_norway::from_str(t.name()).unwrap();
+            assert_eq!(parsed, t);
+        }
+    }
+
+    #[test]
+    fn next_hop_self_spellings() {
+        for (text, want) in [
+            ("true", NextHopSelf::On),
+            ("false", NextHopSelf::Off),
+            ("force", NextHopSelf::Force),
+            ("'true'", NextHopSelf::On),
+            ("\"false\"", NextHopSelf::Off),
+        ] {
+            let got: RawNextHopSelf = serde_norway::from_str(text).unwrap();
+            assert_eq!(got.0, want, "{text}");
+        }
+        assert!(serde_norway::from_str::<RawNextHopSelf>("1").is_err());
+        assert!(serde_norway::from_str::<RawNextHopSelf>("Force").is_err());
+    }
+
+    #[test]
+    fn blank_documents() {
+        assert!(is_blank_yaml(""));
+        assert!(is_blank_yaml("  \n# c\n---\n"));
+        assert!(!is_blank_yaml("asn: 1\n"));
+    }
+}

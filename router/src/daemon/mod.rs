@@ -1,0 +1,914 @@
+//! The perouterd daemon: one actor owns the configuration, the RIB and the peer table
+//! (ARCHITECTURE.md invariant 5); sessions, listeners, the API and the reload triggers talk
+//! to it over one bounded channel of [`Input`]s.
+//!
+//! ```text
+//!  listener tasks ──Incoming──┐
+//!  session tasks ──(forwarder)─Session──┐
+//!  API server ──Api──────────────────────┼──> actor (Rib, peers, config) ──SendEncoded/Stop──> sessions
+//!  SIGHUP / file watcher ──Reload────────┘
+//! ```
+//!
+//! The actor never waits on a session: commands go out with `try_send`/`try_reserve`, and a
+//! peer whose command queue is full keeps its pending destinations in the RIB until there is
+//! room (backpressure without unbounded memory).
+
+mod http;
+mod views;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+use bgp::fsm::{DownReason, FsmConfig, State};
+use bgp::negotiation::{Negotiation, SessionPolicy};
+use bgp::rib::{self, PeerConfig, PeerId, Rib, RibConfig, SessionInfo};
+use bgp::session::{self, SessionCommand, SessionConfig, SessionEvent};
+use bgp::transport::{self, Listener, SocketOptions};
+use bgp::wire::notification::{cease, code};
+use bgp::wire::open::ExtendedNextHopEntry;
+use bgp::wire::{Capability, Family, Message, Notification, Open, PeerType};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::{Ack, ReloadReport};
+use crate::config::{self, Config, Neighbor, NeighborKey, NeighborTarget, RemoteAs};
+
+pub use http::serve_api;
+
+/// How the daemon is started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The configuration file.
+    pub config_path: PathBuf,
+    /// Unix socket of the API (`None`: no API).
+    pub api_socket: Option<PathBuf>,
+    /// TCP address of the Prometheus `/metrics` endpoint (`None`: none).
+    pub metrics: Option<SocketAddr>,
+    /// How often the configuration file is checked for changes (`None`: never).
+    pub watch_interval: Option<Duration>,
+}
+
+/// What the actor is told.
+#[derive(Debug)]
+pub enum Input {
+    /// A session event, tagged with the peer and the session generation.
+    Session {
+        /// The peer.
+        peer: PeerId,
+        /// The session generation (events of a stopped session are ignored).
+        generation: u64,
+        /// The event.
+        event: SessionEvent,
+    },
+    /// A connection accepted by a listener.
+    Incoming {
+        /// The stream.
+        stream: TcpStream,
+        /// The peer's address.
+        remote: SocketAddr,
+    },
+    /// An API request.
+    Api(Request, oneshot::Sender<Reply>),
+}
+
+/// API requests the actor answers.
+#[derive(Debug)]
+pub enum Request {
+    /// `show bgp summary`.
+    Summary,
+    /// `show bgp neighbors [ADDR]`.
+    Neighbors(Option<String>),
+    /// `show bgp routes`.
+    Routes {
+        /// Family.
+        family: Family,
+        /// Only destinations inside this prefix.
+        prefix: Option<ipnet::IpNet>,
+    },
+    /// Reload the configuration file (or use this configuration).
+    Reload(Option<Box<Config>>),
+    /// Reset a neighbour's session (and re-enable it after a shutdown).
+    Reset(String),
+    /// Shut a neighbour's session down until reset.
+    Shutdown(String),
+    /// Prometheus text.
+    Metrics,
+}
+
+/// An answer: JSON, text, or an error with an HTTP status.
+#[derive(Debug)]
+pub enum Reply {
+    /// A JSON document.
+    Json(serde_json::Value),
+    /// Plain text (metrics).
+    Text(String),
+    /// A failure.
+    Error(u16, String),
+}
+
+/// Runs the daemon until the process is told to stop.
+pub async fn run(opts: Options) -> anyhow::Result<()> {
+    let config = config::load(&opts.config_path)
+        .with_context(|| format!("loading {}", opts.config_path.display()))?;
+    let (tx, rx) = mpsc::channel::<Input>(4096);
+
+    let mut listeners = Vec::new();
+    if config.listen.port != 0 {
+        for addr in &config.listen.addresses {
+            let sa = SocketAddr::new(*addr, config.listen.port);
+            let l = Arc::new(Listener::bind(sa).with_context(|| format!("listening on {sa}"))?);
+            tracing::info!(address = %sa, "bgp listening");
+            let tx = tx.clone();
+            let accept = l.clone();
+            tokio::spawn(async move {
+                loop {
+                    match accept.accept().await {
+                        Ok((stream, remote)) => {
+                            if tx.send(Input::Incoming { stream, remote }).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            });
+            listeners.push(l);
+        }
+    }
+    if let Some(path) = &opts.api_socket {
+        let listener = http::bind_unix(path)?;
+        tracing::info!(path = %path.display(), "api listening");
+        tokio::spawn(serve_api(listener, tx.clone()));
+    }
+    if let Some(addr) = opts.metrics {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("metrics on {addr}"))?;
+        tracing::info!(address = %addr, "metrics listening");
+        tokio::spawn(http::serve_metrics(l, tx.clone()));
+    }
+    spawn_reload_triggers(&opts, tx.clone())?;
+
+    let mut actor = Actor::new(config, opts.config_path.clone(), listeners, tx);
+    actor.apply_initial();
+    actor.run(rx).await;
+    Ok(())
+}
+
+/// SIGHUP and (optionally) a file watcher, both asking the actor to reload.
+fn spawn_reload_triggers(opts: &Options, tx: mpsc::Sender<Input>) -> anyhow::Result<()> {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
+    let t = tx.clone();
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the configuration");
+            let (reply, _) = oneshot::channel();
+            if t.send(Input::Api(Request::Reload(None), reply))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    if let Some(every) = opts.watch_interval {
+        let path = opts.config_path.clone();
+        tokio::spawn(async move {
+            let stamp = |p: &PathBuf| {
+                std::fs::metadata(p)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .zip(std::fs::read(p).ok())
+            };
+            let mut last: Option<(SystemTime, Vec<u8>)> = stamp(&path);
+            loop {
+                tokio::time::sleep(every).await;
+                let now = stamp(&path);
+                let changed = match (&last, &now) {
+                    (Some((_, a)), Some((_, b))) => a != b,
+                    (None, Some(_)) => true,
+                    _ => false,
+                };
+                if changed {
+                    tracing::info!(path = %path.display(), "configuration file changed: reloading");
+                    last = now;
+                    let (reply, _) = oneshot::channel();
+                    if tx
+                        .send(Input::Api(Request::Reload(None), reply))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+/// One peer: a configured neighbour, or a dynamic peer accepted from a listen range.
+#[derive(Debug)]
+struct Peer {
+    /// Its configuration (for a dynamic peer, its range's).
+    neighbor: Neighbor,
+    /// The configured neighbour it belongs to.
+    key: NeighborKey,
+    /// The peer's address, when known.
+    addr: Option<IpAddr>,
+    /// Accepted from a listen range; removed when its session ends.
+    dynamic: bool,
+    /// Generation of the running session.
+    generation: u64,
+    /// Commands to the running session.
+    cmd: Option<mpsc::Sender<SessionCommand>>,
+    state: State,
+    since: Instant,
+    negotiation: Option<Box<Negotiation>>,
+    conn: Option<(SocketAddr, SocketAddr)>,
+    flaps: u64,
+    last_error: Option<String>,
+    admin_down: bool,
+    session_resets: u64,
+}
+
+struct Actor {
+    config: Config,
+    config_path: PathBuf,
+    rib: Rib,
+    peers: BTreeMap<PeerId, Peer>,
+    next_id: PeerId,
+    next_generation: u64,
+    tx: mpsc::Sender<Input>,
+    listeners: Vec<Arc<Listener>>,
+    started: Instant,
+}
+
+fn rib_config(c: &Config) -> RibConfig {
+    RibConfig {
+        router_id: c.router_id,
+        cluster_id: c.cluster_id,
+        max_paths: 64,
+    }
+}
+
+fn peer_config(n: &Neighbor, addr: IpAddr) -> PeerConfig {
+    PeerConfig {
+        addr,
+        local_as: n.local_as,
+        ebgp: n.is_external(),
+        rr_client: n.route_reflector_client,
+        next_hop_self: match n.next_hop_self {
+            config::NextHopSelf::Off => rib::NextHopSelf::Off,
+            config::NextHopSelf::On => rib::NextHopSelf::On,
+            config::NextHopSelf::Force => rib::NextHopSelf::Force,
+        },
+        allowas_in: n.allowas_in.unwrap_or(0),
+        max_prefix: n.max_prefix.as_ref().map(|m| rib::MaxPrefix {
+            limit: m.limit,
+            warning_only: m.warning_only,
+        }),
+    }
+}
+
+/// The OPEN we send to `n`.
+fn local_open(c: &Config, n: &Neighbor, remote: IpAddr) -> Open {
+    let mut caps: Vec<Capability> = n
+        .families
+        .iter()
+        .map(|f| Capability::Multiprotocol(f.afi_safi()))
+        .collect();
+    caps.push(Capability::RouteRefresh);
+    caps.push(Capability::EnhancedRouteRefresh);
+    caps.push(Capability::FourOctetAs(n.local_as));
+    if remote.to_canonical().is_ipv6() {
+        // RFC 8950: IPv4 routes with IPv6 next hops on an IPv6 session, as FRR's
+        // `capability extended-nexthop` on IPv6 neighbours.
+        let entries: Vec<ExtendedNextHopEntry> = n
+            .families
+            .iter()
+            .filter(|f| matches!(f, Family::Ipv4Unicast | Family::Ipv4Vpn))
+            .map(|f| {
+                let a = f.afi_safi();
+                ExtendedNextHopEntry {
+                    afi: a.afi,
+                    safi: u16::from(a.safi),
+                    next_hop_afi: 2,
+                }
+            })
+            .collect();
+        if !entries.is_empty() {
+            caps.push(Capability::ExtendedNextHop(entries));
+        }
+    }
+    Open::new(n.local_as, n.hold_time, c.router_id, caps)
+}
+
+/// Socket options toward `n`: MD5, TTL (1 for single-hop eBGP, the multihop TTL, or 255
+/// with GTSM), the GTSM minimum, update-source.
+fn socket_options(n: &Neighbor) -> SocketOptions {
+    let (ttl, min_ttl) = match (n.ttl_security, n.ebgp_multihop) {
+        (Some(hops), _) => (
+            Some(255),
+            Some(255u8.saturating_sub(hops).saturating_add(1)),
+        ),
+        (None, Some(ttl)) => (Some(ttl), None),
+        (None, None) if n.is_external() => (Some(1), None),
+        (None, None) => (None, None),
+    };
+    SocketOptions {
+        md5_password: n.password.clone(),
+        ttl,
+        min_ttl,
+        local_addr: n.update_source,
+        device: None,
+    }
+}
+
+fn session_config(c: &Config, n: &Neighbor, addr: IpAddr, passive: bool) -> SessionConfig {
+    let (peer_as, peer_type) = match n.remote_as {
+        RemoteAs::Asn(a) => (Some(a), None),
+        RemoteAs::External => (None, Some(PeerType::External)),
+        RemoteAs::Internal => (None, Some(PeerType::Internal)),
+    };
+    SessionConfig {
+        fsm: FsmConfig {
+            local_open: local_open(c, n, addr),
+            peer_as,
+            peer_type,
+            min_hold_time: 3,
+            connect_retry: Duration::from_secs(u64::from(n.connect_time.max(1))),
+            idle_hold: Duration::from_secs(1),
+            max_idle_hold: Duration::from_secs(60),
+            open_hold: Duration::from_secs(240),
+            policy: SessionPolicy::default(),
+        },
+        remote: SocketAddr::new(addr, n.port),
+        passive,
+        connect_timeout: Duration::from_secs(u64::from(n.connect_time.clamp(1, 30))),
+        socket: socket_options(n),
+    }
+}
+
+fn reason_text(r: &DownReason) -> String {
+    format!("{r:?}")
+}
+
+impl Actor {
+    fn new(
+        config: Config,
+        config_path: PathBuf,
+        listeners: Vec<Arc<Listener>>,
+        tx: mpsc::Sender<Input>,
+    ) -> Actor {
+        Actor {
+            rib: Rib::new(rib_config(&config)),
+            config,
+            config_path,
+            peers: BTreeMap::new(),
+            next_id: 1,
+            next_generation: 1,
+            tx,
+            listeners,
+            started: Instant::now(),
+        }
+    }
+
+    fn apply_initial(&mut self) {
+        let neighbors = self.config.neighbors.clone();
+        for n in &neighbors {
+            self.add_neighbor(n);
+        }
+        self.install_md5();
+    }
+
+    async fn run(&mut self, mut rx: mpsc::Receiver<Input>) {
+        let mut blocked = false;
+        loop {
+            let input = if blocked {
+                tokio::select! {
+                    i = rx.recv() => i,
+                    () = tokio::time::sleep(Duration::from_millis(5)) => {
+                        blocked = self.pump();
+                        continue;
+                    }
+                }
+            } else {
+                rx.recv().await
+            };
+            let Some(input) = input else {
+                return;
+            };
+            self.handle(input);
+            // Take what is already queued before sending: changes coalesce per destination.
+            for _ in 0..1024 {
+                match rx.try_recv() {
+                    Ok(i) => self.handle(i),
+                    Err(_) => break,
+                }
+            }
+            blocked = self.pump();
+        }
+    }
+
+    /// Sends what the RIB has for each established peer, as far as their queues allow.
+    /// Returns whether some peer still has output waiting for room.
+    fn pump(&mut self) -> bool {
+        let mut blocked = false;
+        for (id, p) in &self.peers {
+            let Some(cmd) = &p.cmd else {
+                continue;
+            };
+            if p.state != State::Established {
+                continue;
+            }
+            // Bounded work per peer per round keeps the actor responsive.
+            for _ in 0..16 {
+                if !self.rib.has_pending(*id) {
+                    break;
+                }
+                let Ok(permit) = cmd.try_reserve() else {
+                    blocked = true;
+                    break;
+                };
+                match self.rib.updates_for(*id, 512) {
+                    Ok(msgs) if msgs.is_empty() => {}
+                    Ok(msgs) => permit.send(SessionCommand::SendEncoded(msgs)),
+                    Err(e) => {
+                        tracing::warn!(peer = %id, error = %e, "cannot build updates");
+                        break;
+                    }
+                }
+            }
+            if self.rib.has_pending(*id) {
+                blocked = true;
+            }
+        }
+        blocked
+    }
+
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::Session {
+                peer,
+                generation,
+                event,
+            } => self.session_event(peer, generation, event),
+            Input::Incoming { stream, remote } => self.incoming(stream, remote),
+            Input::Api(req, reply) => {
+                let answer = self.request(req);
+                let _ = reply.send(answer);
+            }
+        }
+    }
+
+    fn alloc_id(&mut self) -> PeerId {
+        let id = self.next_id;
+        self.next_id = self.next_id.saturating_add(1);
+        id
+    }
+
+    /// Adds a configured neighbour and starts its session (listen ranges wait for
+    /// connections; interface neighbours are not supported yet and are only listed).
+    fn add_neighbor(&mut self, n: &Neighbor) {
+        let addr = match &n.target {
+            NeighborTarget::Address(a) => Some(*a),
+            NeighborTarget::ListenRange(_) => return,
+            NeighborTarget::Interface(i) => {
+                tracing::warn!(interface = %i, "unnumbered neighbours are not supported yet");
+                None
+            }
+        };
+        let id = self.alloc_id();
+        let mut peer = Peer {
+            neighbor: n.clone(),
+            key: n.key(),
+            addr,
+            dynamic: false,
+            generation: 0,
+            cmd: None,
+            state: State::Idle,
+            since: Instant::now(),
+            negotiation: None,
+            conn: None,
+            flaps: 0,
+            last_error: None,
+            admin_down: false,
+            session_resets: 0,
+        };
+        if let Some(a) = addr {
+            if let Err(e) = self.rib.add_peer(id, peer_config(n, a)) {
+                tracing::error!(error = %e, "rib refused a peer");
+                return;
+            }
+            self.start_session(id, &mut peer, a, n.passive);
+        }
+        self.peers.insert(id, peer);
+    }
+
+    fn start_session(&mut self, id: PeerId, peer: &mut Peer, addr: IpAddr, passive: bool) {
+        let generation = self.next_generation;
+        self.next_generation = self.next_generation.saturating_add(1);
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let (ev_tx, mut ev_rx) = mpsc::channel(64);
+        let cfg = session_config(&self.config, &peer.neighbor, addr, passive);
+        tokio::spawn(session::run(cfg, cmd_rx, ev_tx));
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = ev_rx.recv().await {
+                let input = Input::Session {
+                    peer: id,
+                    generation,
+                    event,
+                };
+                if tx.send(input).await.is_err() {
+                    return;
+                }
+            }
+        });
+        peer.generation = generation;
+        peer.cmd = Some(cmd_tx);
+        peer.state = State::Idle;
+        peer.since = Instant::now();
+    }
+
+    /// Stops a peer's session (dropping the command channel stops it if it is full).
+    fn stop_session(&mut self, id: PeerId, notification: Option<Notification>) {
+        let Some(p) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if let Some(cmd) = p.cmd.take() {
+            let c = match notification {
+                Some(n) => SessionCommand::Shutdown(n),
+                None => SessionCommand::Stop,
+            };
+            let _ = cmd.try_send(c);
+        }
+        p.generation = 0;
+        p.state = State::Idle;
+        p.since = Instant::now();
+        p.negotiation = None;
+        p.conn = None;
+        let _ = self.rib.peer_down(id);
+    }
+
+    fn remove_peer(&mut self, id: PeerId) {
+        self.stop_session(id, None);
+        let _ = self.rib.remove_peer(id);
+        self.peers.remove(&id);
+    }
+
+    fn peer_by_addr(&self, addr: IpAddr) -> Option<PeerId> {
+        self.peers
+            .iter()
+            .find(|(_, p)| p.addr == Some(addr))
+            .map(|(id, _)| *id)
+    }
+
+    fn incoming(&mut self, stream: TcpStream, remote: SocketAddr) {
+        let addr = transport::canonical(remote.ip());
+        let id = match self.peer_by_addr(addr) {
+            Some(id) => id,
+            None => match self.config.neighbor_for(addr).cloned() {
+                Some(n) if matches!(n.target, NeighborTarget::ListenRange(_)) => {
+                    let dynamic = self.peers.values().filter(|p| p.dynamic).count();
+                    if u32::try_from(dynamic).unwrap_or(u32::MAX) >= self.config.listen_limit {
+                        tracing::warn!(peer = %addr, limit = self.config.listen_limit, "listen limit reached: connection refused");
+                        return;
+                    }
+                    let id = self.alloc_id();
+                    if self.rib.add_peer(id, peer_config(&n, addr)).is_err() {
+                        return;
+                    }
+                    let mut peer = Peer {
+                        key: n.key(),
+                        neighbor: n.clone(),
+                        addr: Some(addr),
+                        dynamic: true,
+                        generation: 0,
+                        cmd: None,
+                        state: State::Idle,
+                        since: Instant::now(),
+                        negotiation: None,
+                        conn: None,
+                        flaps: 0,
+                        last_error: None,
+                        admin_down: false,
+                        session_resets: 0,
+                    };
+                    self.start_session(id, &mut peer, addr, true);
+                    tracing::info!(peer = %addr, range = %n.target, "dynamic peer accepted");
+                    self.peers.insert(id, peer);
+                    id
+                }
+                _ => {
+                    tracing::info!(peer = %remote, "connection from an unconfigured address refused");
+                    return;
+                }
+            },
+        };
+        let Some(p) = self.peers.get(&id) else {
+            return;
+        };
+        if p.admin_down {
+            return;
+        }
+        if let Err(e) = transport::apply_accepted(&stream, &socket_options(&p.neighbor)) {
+            tracing::warn!(peer = %remote, error = %e, "socket options on an accepted connection");
+            return;
+        }
+        if let Some(cmd) = &p.cmd {
+            let _ = cmd.try_send(SessionCommand::Incoming(stream));
+        }
+    }
+
+    fn session_event(&mut self, id: PeerId, generation: u64, event: SessionEvent) {
+        let Some(p) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if p.generation != generation {
+            return;
+        }
+        match event {
+            SessionEvent::State(s) => {
+                if s != p.state {
+                    p.state = s;
+                    p.since = Instant::now();
+                }
+            }
+            SessionEvent::Connected { local, remote } => p.conn = Some((local, remote)),
+            SessionEvent::Established(n) => {
+                let Some((local, remote)) = p.conn else {
+                    return;
+                };
+                let info = SessionInfo {
+                    bgp_id: n.peer_bgp_id,
+                    peer_as: n.peer_as,
+                    families: n.families,
+                    tx: n.contexts.tx,
+                    local_addr: transport::canonical(local.ip()),
+                    local_link_local: None,
+                    remote_addr: transport::canonical(remote.ip()),
+                };
+                tracing::info!(peer = %remote, asn = n.peer_as, "peer established");
+                p.negotiation = Some(n);
+                p.state = State::Established;
+                p.since = Instant::now();
+                if let Err(e) = self.rib.peer_up(id, info) {
+                    tracing::error!(peer = %id, error = %e, "rib peer up");
+                }
+            }
+            SessionEvent::Message(received) => self.message(id, *received),
+            SessionEvent::Down(reason) => {
+                p.flaps = p.flaps.saturating_add(1);
+                if matches!(&reason, DownReason::Sent(n) if n.code == code::UPDATE) {
+                    p.session_resets = p.session_resets.saturating_add(1);
+                }
+                p.last_error = Some(reason_text(&reason));
+                p.negotiation = None;
+                let dynamic = p.dynamic;
+                let _ = self.rib.peer_down(id);
+                if dynamic {
+                    self.remove_peer(id);
+                }
+            }
+        }
+    }
+
+    fn message(&mut self, id: PeerId, received: bgp::wire::Received) {
+        match received.message {
+            Message::Update(u) => {
+                if !received.verdict.is_clean() {
+                    tracing::warn!(peer = %id, action = ?received.verdict.action, findings = ?received.verdict.findings, "RFC 7606 action on an UPDATE");
+                }
+                match self.rib.apply(id, &u, &received.verdict) {
+                    Ok(applied) => {
+                        if let Some((family, count, limit)) = applied.max_prefix {
+                            tracing::warn!(peer = %id, %family, count, limit = limit.limit, "prefix limit exceeded");
+                            if !limit.warning_only {
+                                let n = Notification::new(code::CEASE, cease::MAX_PREFIXES, vec![]);
+                                self.stop_session(id, Some(n));
+                                if let Some(p) = self.peers.get_mut(&id) {
+                                    p.last_error = Some(format!(
+                                        "prefix limit {} exceeded in {family}",
+                                        limit.limit
+                                    ));
+                                    p.flaps = p.flaps.saturating_add(1);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(peer = %id, error = %e, "update not applied"),
+                }
+            }
+            Message::RouteRefresh(r) => {
+                if let Some(f) = r.afi_safi.family() {
+                    let _ = self.rib.resend(id, f);
+                }
+            }
+            Message::Open(_) | Message::Keepalive | Message::Notification(_) => {}
+        }
+    }
+
+    /// Installs TCP-MD5 keys for every neighbour with a password on every listener.
+    fn install_md5(&self) {
+        for l in &self.listeners {
+            for n in &self.config.neighbors {
+                let (addr, len) = match &n.target {
+                    NeighborTarget::Address(a) => (*a, None),
+                    NeighborTarget::ListenRange(r) => (r.network(), Some(r.prefix_len())),
+                    NeighborTarget::Interface(_) => continue,
+                };
+                if let Err(e) = l.set_md5(addr, len, n.password.as_deref()) {
+                    tracing::warn!(peer = %addr, error = %e, "tcp-md5 key not installed");
+                }
+            }
+        }
+    }
+
+    fn request(&mut self, req: Request) -> Reply {
+        match req {
+            Request::Summary => json(&views::summary(self)),
+            Request::Neighbors(None) => json(&views::neighbors(self)),
+            Request::Neighbors(Some(addr)) => match self.find(&addr) {
+                Some(id) => match views::neighbor(self, id) {
+                    Some(v) => json(&v),
+                    None => Reply::Error(404, format!("no neighbour {addr}")),
+                },
+                None => Reply::Error(404, format!("no neighbour {addr}")),
+            },
+            Request::Routes { family, prefix } => json(&views::routes(self, family, prefix)),
+            Request::Reload(config) => {
+                let new = match config {
+                    Some(c) => *c,
+                    None => match config::load(&self.config_path) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::error!(error = %e, "reload refused: the configuration is invalid");
+                            return Reply::Error(400, e.to_string());
+                        }
+                    },
+                };
+                json(&self.reload(new))
+            }
+            Request::Reset(addr) => match self.find(&addr) {
+                Some(id) => {
+                    self.reset(id);
+                    json(&Ack {
+                        message: format!("neighbour {addr} reset"),
+                    })
+                }
+                None => Reply::Error(404, format!("no neighbour {addr}")),
+            },
+            Request::Shutdown(addr) => match self.find(&addr) {
+                Some(id) => {
+                    let n = Notification::new(code::CEASE, cease::ADMIN_SHUTDOWN, vec![]);
+                    self.stop_session(id, Some(n));
+                    if let Some(p) = self.peers.get_mut(&id) {
+                        p.admin_down = true;
+                    }
+                    json(&Ack {
+                        message: format!("neighbour {addr} shut down"),
+                    })
+                }
+                None => Reply::Error(404, format!("no neighbour {addr}")),
+            },
+            Request::Metrics => Reply::Text(views::metrics(self)),
+        }
+    }
+
+    /// The peer named by `s`: its address, or its configured key.
+    fn find(&self, s: &str) -> Option<PeerId> {
+        let ip: Option<IpAddr> = s.parse().ok();
+        self.peers
+            .iter()
+            .find(|(_, p)| {
+                ip.is_some_and(|ip| p.addr == Some(transport::canonical(ip)))
+                    || p.key.to_string() == s
+            })
+            .map(|(id, _)| *id)
+    }
+
+    /// Restarts a session (a hard reset: Cease/4 Administrative Reset).
+    fn reset(&mut self, id: PeerId) {
+        let n = Notification::new(code::CEASE, cease::ADMIN_RESET, vec![]);
+        self.stop_session(id, Some(n));
+        let Some(mut p) = self.peers.remove(&id) else {
+            return;
+        };
+        p.admin_down = false;
+        if p.dynamic {
+            let _ = self.rib.remove_peer(id);
+            return;
+        }
+        if let Some(a) = p.addr {
+            let passive = p.neighbor.passive;
+            self.start_session(id, &mut p, a, passive);
+        }
+        self.peers.insert(id, p);
+    }
+
+    /// Applies a new configuration in place: only neighbours whose identity changed are
+    /// reset; the same configuration changes nothing.
+    fn reload(&mut self, new: Config) -> ReloadReport {
+        let mut report = ReloadReport::default();
+        if new == self.config {
+            report.unchanged = true;
+            tracing::info!("reload: configuration unchanged");
+            return report;
+        }
+        if self.config.instance_identity_changed(&new) {
+            // Router id, AS or graceful restart: every OPEN changes.
+            let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+            for id in ids {
+                if let Some(p) = self.peers.get(&id) {
+                    report.reset.push(p.key.to_string());
+                }
+                self.remove_peer(id);
+            }
+            self.rib = Rib::new(rib_config(&new));
+            self.config = new;
+            self.apply_initial();
+            report.reset.sort();
+            report.reset.dedup();
+            return report;
+        }
+        if self.config.cluster_id != new.cluster_id {
+            tracing::warn!("reload: a cluster id change applies to routes learned from now on");
+        }
+        let old: HashMap<NeighborKey, Neighbor> = self
+            .config
+            .neighbors
+            .iter()
+            .map(|n| (n.key(), n.clone()))
+            .collect();
+        let fresh: HashMap<NeighborKey, Neighbor> =
+            new.neighbors.iter().map(|n| (n.key(), n.clone())).collect();
+        self.config = new;
+        for (key, n) in &old {
+            match fresh.get(key) {
+                None => {
+                    report.removed.push(key.to_string());
+                    for id in self.peers_of(key) {
+                        self.remove_peer(id);
+                    }
+                }
+                Some(m) if n.identity_changed(m) => {
+                    report.reset.push(key.to_string());
+                    for id in self.peers_of(key) {
+                        self.remove_peer(id);
+                    }
+                    self.add_neighbor(m);
+                }
+                Some(m) if n != m => {
+                    report.updated.push(key.to_string());
+                    for id in self.peers_of(key) {
+                        if let Some(p) = self.peers.get_mut(&id) {
+                            p.neighbor = m.clone();
+                            if let Some(a) = p.addr {
+                                let _ = self.rib.set_peer_config(id, peer_config(m, a));
+                            }
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        for (key, m) in &fresh {
+            if !old.contains_key(key) {
+                report.added.push(key.to_string());
+                self.add_neighbor(m);
+            }
+        }
+        self.install_md5();
+        report.added.sort();
+        report.removed.sort();
+        report.reset.sort();
+        report.updated.sort();
+        tracing::info!(added = ?report.added, removed = ?report.removed, reset = ?report.reset, updated = ?report.updated, "configuration reloaded");
+        report
+    }
+
+    fn peers_of(&self, key: &NeighborKey) -> Vec<PeerId> {
+        self.peers
+            .iter()
+            .filter(|(_, p)| &p.key == key)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Reply {
+    match serde_json::to_value(v) {
+        Ok(v) => Reply::Json(v),
+        Err(e) => Reply::Error(500, e.to_string()),
+    }
+}
