@@ -118,7 +118,16 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
 
     let mut listeners = Vec::new();
     if config.listen.port != 0 {
+        // A dual-stack `::` socket also takes IPv4 connections: a separate 0.0.0.0 socket on
+        // the same port would conflict with it.
+        let dual = config
+            .listen
+            .addresses
+            .contains(&IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
         for addr in &config.listen.addresses {
+            if dual && *addr == IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED) {
+                continue;
+            }
             let sa = SocketAddr::new(*addr, config.listen.port);
             let l = Arc::new(Listener::bind(sa).with_context(|| format!("listening on {sa}"))?);
             tracing::info!(address = %sa, "bgp listening");

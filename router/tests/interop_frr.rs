@@ -1,0 +1,539 @@
+//! perouterd against FRR 8.4's bgpd in network namespaces, the OpenPERouter way round: an FRR
+//! "ToR" on one veth, perouterd in the middle, an FRR "host speaker" on another veth. Routes
+//! cross perouterd in both directions, and every assertion reads what FRR itself reports
+//! (`vtysh ... json`).
+//!
+//! Needs root, iproute2 and FRR (`apt-get install --no-install-recommends frr`); `.ci/run`
+//! installs them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod lab;
+
+use lab::{veth, wait_for, Frr, Netns, Perouterd};
+use serde_json::Value;
+
+/// ToR (FRR) ←veth→ perouterd ←veth→ host (FRR).
+struct Topo {
+    tor: Netns,
+    router: Netns,
+    host: Netns,
+}
+
+fn topo() -> Topo {
+    let tor = Netns::new("t");
+    let router = Netns::new("r");
+    let host = Netns::new("h");
+    veth(
+        &tor,
+        "tor0",
+        &["192.168.11.2/24", "fd00:11::2/64"],
+        &router,
+        "uplink",
+        &["192.168.11.3/24", "fd00:11::3/64"],
+    );
+    veth(
+        &router,
+        "host0",
+        &["192.169.10.1/24", "fd00:10::1/64"],
+        &host,
+        "eth0",
+        &["192.169.10.2/24", "fd00:10::2/64"],
+    );
+    Topo { tor, router, host }
+}
+
+/// FRR ToR, AS `asn`, peering with perouterd over IPv4 and IPv6, announcing 10.200.0.0/24
+/// and fd00:200::/64.
+fn tor_config(asn: u32, peer_as: &str, extra: &str) -> String {
+    format!(
+        "router bgp {asn}\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\
+         neighbor 192.168.11.3 remote-as {peer_as}\n neighbor 192.168.11.3 timers 3 9\n\
+         neighbor fd00:11::3 remote-as {peer_as}\n neighbor fd00:11::3 timers 3 9\n{extra}\
+         address-family ipv4 unicast\n  network 10.200.0.0/24\n  neighbor 192.168.11.3 activate\n exit-address-family\n\
+         address-family ipv6 unicast\n  network fd00:200::/64\n  neighbor fd00:11::3 activate\n exit-address-family\n"
+    )
+}
+
+/// FRR host speaker, AS `asn`, announcing `v4` and `v6` prefixes to perouterd.
+fn host_config(asn: u32, v4: &[&str], v6: &[&str], extra: &str) -> String {
+    let n4: String = v4.iter().map(|p| format!("  network {p}\n")).collect();
+    let n6: String = v6.iter().map(|p| format!("  network {p}\n")).collect();
+    format!(
+        "router bgp {asn}\n bgp router-id 10.0.0.200\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\
+         neighbor 192.169.10.1 remote-as 64514\n neighbor 192.169.10.1 timers 3 9\n\
+         neighbor fd00:10::1 remote-as 64514\n neighbor fd00:10::1 timers 3 9\n{extra}\
+         address-family ipv4 unicast\n{n4}  neighbor 192.169.10.1 activate\n exit-address-family\n\
+         address-family ipv6 unicast\n{n6}  neighbor fd00:10::1 activate\n exit-address-family\n"
+    )
+}
+
+/// perouterd, AS 64514, with the ToR and the host over IPv4 and IPv6.
+fn router_config(tor_as: &str, host_as: &str, host_extra: &str) -> String {
+    format!(
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: 192.168.11.2\n  {tor_as}\n  holdTimeSeconds: 9\n  keepaliveTimeSeconds: 3\n  description: tor-v4\n\
+         - address: fd00:11::2\n  {tor_as}\n  holdTimeSeconds: 9\n  keepaliveTimeSeconds: 3\n  description: tor-v6\n\
+         - address: 192.169.10.2\n  {host_as}\n  holdTimeSeconds: 9\n  keepaliveTimeSeconds: 3\n{host_extra}\
+         - address: fd00:10::2\n  {host_as}\n  holdTimeSeconds: 9\n  keepaliveTimeSeconds: 3\n"
+    )
+}
+
+fn frr_route<'a>(routes: &'a Value, prefix: &str) -> Option<&'a Value> {
+    routes.get(prefix).and_then(|paths| paths.get(0))
+}
+
+fn as_path(route: &Value) -> String {
+    route["path"].as_str().unwrap_or("").to_string()
+}
+
+fn next_hop(route: &Value) -> String {
+    route["nexthops"][0]["ip"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn ebgp_ipv4_and_ipv6_cross_perouterd_both_ways_and_withdrawals_follow() {
+    let t = topo();
+    let tor = Frr::start(&t.tor, &tor_config(64512, "64514", ""));
+    let host = Frr::start(
+        &t.host,
+        &host_config(
+            64515,
+            &["10.100.0.1/32", "10.100.0.2/32"],
+            &["fd00:100::1/128"],
+            "",
+        ),
+    );
+    let r = Perouterd::start(&t.router, &router_config("asn: 64512", "asn: 64515", ""));
+    for a in ["192.168.11.2", "fd00:11::2", "192.169.10.2", "fd00:10::2"] {
+        r.wait_established(a, 30);
+    }
+    tor.wait_established("192.168.11.3", 10);
+    host.wait_established("192.169.10.1", 10);
+
+    // Host → ToR: the ToR sees the host's /32s through us, AS path 64514 64515, next hop us.
+    let v4 = wait_for(20, "the host's IPv4 routes at the ToR", || {
+        let routes = tor.routes("ipv4 unicast");
+        (frr_route(&routes, "10.100.0.1/32").is_some()
+            && frr_route(&routes, "10.100.0.2/32").is_some())
+        .then_some(routes)
+    });
+    let route = frr_route(&v4, "10.100.0.1/32").unwrap();
+    assert_eq!(as_path(route), "64514 64515");
+    assert_eq!(next_hop(route), "192.168.11.3");
+    let v6 = wait_for(20, "the host's IPv6 route at the ToR", || {
+        let routes = tor.routes("ipv6 unicast");
+        frr_route(&routes, "fd00:100::1/128")
+            .is_some()
+            .then_some(routes)
+    });
+    let route = frr_route(&v6, "fd00:100::1/128").unwrap();
+    assert_eq!(as_path(route), "64514 64515");
+    assert_eq!(next_hop(route), "fd00:11::3");
+
+    // ToR → host.
+    let v4 = wait_for(20, "the ToR's IPv4 route at the host", || {
+        let routes = host.routes("ipv4 unicast");
+        frr_route(&routes, "10.200.0.0/24")
+            .is_some()
+            .then_some(routes)
+    });
+    let route = frr_route(&v4, "10.200.0.0/24").unwrap();
+    assert_eq!(as_path(route), "64514 64512");
+    assert_eq!(next_hop(route), "192.169.10.1");
+    wait_for(20, "the ToR's IPv6 route at the host", || {
+        frr_route(&host.routes("ipv6 unicast"), "fd00:200::/64").map(|_| ())
+    });
+    // The host's own routes do not come back to it.
+    assert!(frr_route(&host.routes("ipv4 unicast"), "10.100.0.1/32")
+        .map(|r| as_path(r).is_empty())
+        .unwrap_or(true));
+
+    // Our own view agrees.
+    let ours = r.routes("ipv4-unicast");
+    let dests: Vec<&str> = ours
+        .iter()
+        .filter_map(|x| x["destination"].as_str())
+        .collect();
+    assert_eq!(
+        dests,
+        vec!["10.100.0.1/32", "10.100.0.2/32", "10.200.0.0/24"]
+    );
+
+    // A withdrawal at the host reaches the ToR.
+    host.configure(&[
+        "router bgp 64515",
+        "address-family ipv4 unicast",
+        "no network 10.100.0.2/32",
+    ]);
+    wait_for(20, "the withdrawal at the ToR", || {
+        let routes = tor.routes("ipv4 unicast");
+        (frr_route(&routes, "10.100.0.2/32").is_none()
+            && frr_route(&routes, "10.100.0.1/32").is_some())
+        .then_some(())
+    });
+}
+
+#[test]
+fn ibgp_tor_with_four_octet_as_host() {
+    let t = topo();
+    // The ToR is iBGP (same AS); the host has a 4-octet AS.
+    let tor = Frr::start(&t.tor, &tor_config(64514, "internal", ""));
+    let host = Frr::start(
+        &t.host,
+        &host_config(4_200_000_001, &["10.100.0.1/32"], &["fd00:100::1/128"], ""),
+    );
+    let r = Perouterd::start(
+        &t.router,
+        &router_config("type: Internal", "asn: 4200000001", ""),
+    );
+    for a in ["192.168.11.2", "fd00:11::2", "192.169.10.2", "fd00:10::2"] {
+        r.wait_established(a, 30);
+    }
+    assert_eq!(r.neighbor("192.168.11.2")["kind"], "internal");
+    assert_eq!(
+        r.neighbor("192.169.10.2")["summary"]["remote_as"],
+        "4200000001"
+    );
+    // To the iBGP ToR: AS path is the host's only, LOCAL_PREF 100, next hop self (OpenPERouter
+    // renders next-hop-self force for iBGP neighbours).
+    let v4 = wait_for(20, "the host's route at the iBGP ToR", || {
+        let routes = tor.routes("ipv4 unicast");
+        frr_route(&routes, "10.100.0.1/32")
+            .is_some()
+            .then_some(routes)
+    });
+    let route = frr_route(&v4, "10.100.0.1/32").unwrap();
+    assert_eq!(as_path(route), "4200000001");
+    assert_eq!(next_hop(route), "192.168.11.3");
+    assert_eq!(route["locPrf"], 100);
+    let v6 = wait_for(20, "the host's IPv6 route at the iBGP ToR", || {
+        let routes = tor.routes("ipv6 unicast");
+        frr_route(&routes, "fd00:100::1/128")
+            .is_some()
+            .then_some(routes)
+    });
+    assert_eq!(
+        as_path(frr_route(&v6, "fd00:100::1/128").unwrap()),
+        "4200000001"
+    );
+    // From the iBGP ToR to the eBGP host: our AS prepended.
+    let h = wait_for(20, "the ToR's route at the host", || {
+        let routes = host.routes("ipv4 unicast");
+        frr_route(&routes, "10.200.0.0/24")
+            .is_some()
+            .then_some(routes)
+    });
+    assert_eq!(as_path(frr_route(&h, "10.200.0.0/24").unwrap()), "64514");
+}
+
+#[test]
+fn ipv4_routes_over_an_ipv6_session_use_rfc8950_next_hops() {
+    let t = topo();
+    // Only IPv6 sessions; IPv4 unicast rides on them with IPv6 next hops.
+    let tor = Frr::start(
+        &t.tor,
+        "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\
+         neighbor fd00:11::3 remote-as 64514\n neighbor fd00:11::3 timers 3 9\n neighbor fd00:11::3 capability extended-nexthop\n\
+         address-family ipv4 unicast\n  network 10.200.0.0/24\n  neighbor fd00:11::3 activate\n exit-address-family\n\
+         address-family ipv6 unicast\n  neighbor fd00:11::3 activate\n exit-address-family\n",
+    );
+    let host = Frr::start(&t.host, &host_config(64515, &["10.100.0.1/32"], &[], ""));
+    let r = Perouterd::start(
+        &t.router,
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: fd00:11::2\n  asn: 64512\n  addressFamilies: [{type: ipv4unicast}, {type: ipv6unicast}]\n\
+         - address: 192.169.10.2\n  asn: 64515\n",
+    );
+    r.wait_established("fd00:11::2", 30);
+    r.wait_established("192.169.10.2", 30);
+    let n = r.neighbor("fd00:11::2");
+    assert_eq!(
+        n["families"],
+        serde_json::json!(["ipv4-unicast", "ipv6-unicast"])
+    );
+    // The ToR's IPv4 route reaches us with an IPv6 next hop, and goes on to the host.
+    let ours = wait_for(20, "10.200.0.0/24 from the IPv6 session", || {
+        r.routes("ipv4-unicast")
+            .into_iter()
+            .find(|x| x["destination"] == "10.200.0.0/24")
+    });
+    assert!(
+        ours["paths"][0]["next_hop"]
+            .as_str()
+            .unwrap()
+            .starts_with("fd00:11::2"),
+        "{ours}"
+    );
+    wait_for(20, "the ToR's route at the host", || {
+        frr_route(&host.routes("ipv4 unicast"), "10.200.0.0/24").map(|_| ())
+    });
+    // The host's IPv4 route reaches the ToR over the IPv6 session, next hop our IPv6 address.
+    let v4 = wait_for(20, "the host's route at the ToR", || {
+        let routes = tor.routes("ipv4 unicast");
+        frr_route(&routes, "10.100.0.1/32")
+            .is_some()
+            .then_some(routes)
+    });
+    let route = frr_route(&v4, "10.100.0.1/32").unwrap();
+    assert_eq!(next_hop(route), "fd00:11::3", "{route}");
+    assert_eq!(as_path(route), "64514 64515");
+}
+
+fn md5_router(password: &str) -> String {
+    format!(
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: 192.168.11.2\n  asn: 64512\n  password: {password}\n  holdTimeSeconds: 9\n  keepaliveTimeSeconds: 3\n"
+    )
+}
+
+#[test]
+fn tcp_md5_match_establishes_and_mismatch_does_not() {
+    let t = topo();
+    let tor = Frr::start(
+        &t.tor,
+        &tor_config(
+            64512,
+            "64514",
+            " neighbor 192.168.11.3 password s3cret-key\n",
+        ),
+    );
+    // Wrong key first: no session, on either side.
+    let r = Perouterd::start(&t.router, &md5_router("wrong-key"));
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    assert_ne!(tor.neighbor_state("192.168.11.3"), "Established");
+    assert_ne!(
+        r.neighbor("192.168.11.2")["summary"]["state"],
+        "Established"
+    );
+    drop(r);
+    // The right key.
+    let r = Perouterd::start(&t.router, &md5_router("s3cret-key"));
+    r.wait_established("192.168.11.2", 30);
+    tor.wait_established("192.168.11.3", 10);
+}
+
+#[test]
+fn max_prefix_tears_the_session_down_with_cease_1() {
+    let t = topo();
+    let host = Frr::start(
+        &t.host,
+        &host_config(
+            64515,
+            &["10.100.0.1/32", "10.100.0.2/32", "10.100.0.3/32"],
+            &[],
+            "",
+        ),
+    );
+    let r = Perouterd::start(
+        &t.router,
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: 192.169.10.2\n  asn: 64515\n  maxPrefix: {limit: 2}\n",
+    );
+    // FRR reports our NOTIFICATION: Cease / Maximum Number of Prefixes Reached.
+    let reason = wait_for(30, "FRR to hear our Cease/1", || {
+        let v = host.json("show bgp neighbors 192.169.10.1 json");
+        let n = &v["192.169.10.1"];
+        let text = format!(
+            "{} {}",
+            n["lastNotificationReason"].as_str().unwrap_or(""),
+            n["lastResetDueTo"].as_str().unwrap_or("")
+        );
+        text.contains("Maximum Number of Prefixes").then_some(text)
+    });
+    assert!(reason.contains("Cease"), "{reason}");
+    let ours = r.neighbor("192.169.10.2");
+    assert!(
+        ours["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("prefix limit 2"),
+        "{ours}"
+    );
+    assert_ne!(ours["summary"]["state"], "Established");
+}
+
+#[test]
+fn hold_timer_expiry_and_notifications_are_reported_both_sides() {
+    let t = topo();
+    let tor = Frr::start(&t.tor, &tor_config(64512, "64514", ""));
+    let r = Perouterd::start(
+        &t.router,
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: 192.168.11.2\n  asn: 64512\n  holdTimeSeconds: 3\n  keepaliveTimeSeconds: 1\n",
+    );
+    r.wait_established("192.168.11.2", 30);
+    // Freeze bgpd: it stops sending keepalives, our hold timer (3 s) expires.
+    tor.proc.signal("STOP");
+    let err = wait_for(15, "our hold timer to expire", || {
+        let n = r.neighbor("192.168.11.2");
+        let e = n["last_error"].as_str().unwrap_or("").to_string();
+        (e.contains("HoldTimerExpired") || e.contains("code: 4")).then_some(e)
+    });
+    tor.proc.signal("CONT");
+    // FRR reads our NOTIFICATION (Hold Timer Expired) and both come back.
+    wait_for(30, "FRR to report our hold timer NOTIFICATION", || {
+        let v = tor.json("show bgp neighbors 192.168.11.3 json");
+        let n = &v["192.168.11.3"];
+        let text = format!(
+            "{} {}",
+            n["lastNotificationReason"].as_str().unwrap_or(""),
+            n["lastResetDueTo"].as_str().unwrap_or("")
+        );
+        text.contains("Hold Timer Expired").then_some(())
+    });
+    r.wait_established("192.168.11.2", 40);
+    tor.wait_established("192.168.11.3", 10);
+    assert!(!err.is_empty());
+
+    // An administrative shutdown from our CLI: FRR hears Cease / Administrative Shutdown.
+    r.ctl(&["neighbor", "192.168.11.2", "shutdown"]);
+    wait_for(20, "FRR to hear our shutdown", || {
+        let v = tor.json("show bgp neighbors 192.168.11.3 json");
+        let n = &v["192.168.11.3"];
+        let text = format!(
+            "{} {}",
+            n["lastNotificationReason"].as_str().unwrap_or(""),
+            n["lastResetDueTo"].as_str().unwrap_or("")
+        );
+        text.contains("Administrative Shutdown").then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(r.neighbor("192.168.11.2")["summary"]["state"], "Shutdown");
+    assert_ne!(tor.neighbor_state("192.168.11.3"), "Established");
+    r.ctl(&["neighbor", "192.168.11.2", "reset"]);
+    r.wait_established("192.168.11.2", 40);
+}
+
+#[test]
+fn route_refresh_from_frr_gets_the_table_again() {
+    let t = topo();
+    let tor = Frr::start(&t.tor, &tor_config(64512, "64514", ""));
+    let host = Frr::start(&t.host, &host_config(64515, &["10.100.0.1/32"], &[], ""));
+    let r = Perouterd::start(&t.router, &router_config("asn: 64512", "asn: 64515", ""));
+    r.wait_established("192.168.11.2", 30);
+    r.wait_established("192.169.10.2", 30);
+    wait_for(20, "the host's route at the ToR", || {
+        frr_route(&tor.routes("ipv4 unicast"), "10.100.0.1/32").map(|_| ())
+    });
+    assert_eq!(r.neighbor("192.168.11.2")["route_refresh"], true);
+    let before = r.neighbor("192.168.11.2")["summary"]["updates_out"]
+        .as_u64()
+        .unwrap();
+    tor.vtysh("clear bgp ipv4 unicast 192.168.11.3 soft in");
+    // We answer the ROUTE-REFRESH with the route and an End-of-RIB: two more UPDATEs.
+    wait_for(20, "our answer to the route refresh", || {
+        let now = r.neighbor("192.168.11.2")["summary"]["updates_out"]
+            .as_u64()
+            .unwrap();
+        (now >= before + 2).then_some(())
+    });
+    let v = tor.json("show bgp neighbors 192.168.11.3 json");
+    assert!(
+        v["192.168.11.3"]["messageStats"]["routeRefreshSent"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert!(frr_route(&tor.routes("ipv4 unicast"), "10.100.0.1/32").is_some());
+    assert_eq!(
+        r.neighbor("192.168.11.2")["summary"]["state"],
+        "Established"
+    );
+}
+
+fn frr_updates_received(frr: &Frr, neighbor: &str) -> u64 {
+    frr.json(&format!("show bgp neighbors {neighbor} json"))[neighbor]["messageStats"]
+        ["updatesRecv"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn reload_resets_only_neighbours_whose_identity_changed_and_the_same_file_sends_nothing() {
+    let t = topo();
+    let tor = Frr::start(&t.tor, &tor_config(64512, "64514", ""));
+    let host = Frr::start(
+        &t.host,
+        &host_config(64515, &["10.100.0.1/32"], &["fd00:100::1/128"], ""),
+    );
+    let config = router_config("asn: 64512", "asn: 64515", "");
+    let r = Perouterd::start(&t.router, &config);
+    for a in ["192.168.11.2", "fd00:11::2", "192.169.10.2", "fd00:10::2"] {
+        r.wait_established(a, 30);
+    }
+    wait_for(20, "routes at the ToR", || {
+        frr_route(&tor.routes("ipv4 unicast"), "10.100.0.1/32").map(|_| ())
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let tor_updates = frr_updates_received(&tor, "192.168.11.3");
+    let host_updates = frr_updates_received(&host, "192.169.10.1");
+    let flaps = |addr: &str| r.neighbor(addr)["flaps"].as_u64().unwrap();
+
+    // The same file twice: nothing changes, nothing is sent.
+    for _ in 0..2 {
+        let report = r.json(&["reload"]);
+        assert_eq!(report["unchanged"], true, "{report}");
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(frr_updates_received(&tor, "192.168.11.3"), tor_updates);
+    assert_eq!(frr_updates_received(&host, "192.169.10.1"), host_updates);
+
+    // A description changes in place.
+    r.write_config(&config.replace("description: tor-v4", "description: tor-v4-renamed"));
+    let report = r.json(&["reload"]);
+    assert_eq!(
+        report["updated"],
+        serde_json::json!(["192.168.11.2"]),
+        "{report}"
+    );
+    assert_eq!(report["reset"], serde_json::json!([]), "{report}");
+    assert_eq!(
+        r.neighbor("192.168.11.2")["summary"]["description"],
+        "tor-v4-renamed"
+    );
+    assert_eq!(
+        r.neighbor("192.168.11.2")["summary"]["state"],
+        "Established"
+    );
+    assert_eq!(flaps("192.168.11.2"), 0);
+
+    // A hold time change is part of the OPEN: only that neighbour is reset.
+    let changed = config.replace(
+        "- address: 192.169.10.2\n  asn: 64515\n  holdTimeSeconds: 9\n  keepaliveTimeSeconds: 3\n",
+        "- address: 192.169.10.2\n  asn: 64515\n  holdTimeSeconds: 30\n  keepaliveTimeSeconds: 10\n",
+    );
+    assert_ne!(changed, config);
+    r.write_config(&changed);
+    let report = r.json(&["reload"]);
+    assert_eq!(
+        report["reset"],
+        serde_json::json!(["192.169.10.2"]),
+        "{report}"
+    );
+    r.wait_established("192.169.10.2", 30);
+    for a in ["192.168.11.2", "fd00:11::2", "fd00:10::2"] {
+        assert_eq!(flaps(a), 0, "{a} must not have been reset");
+    }
+    // The host's routes came back to the ToR after the host session's reset.
+    wait_for(20, "routes at the ToR after the reset", || {
+        frr_route(&tor.routes("ipv4 unicast"), "10.100.0.1/32").map(|_| ())
+    });
+
+    // An invalid file is refused and changes nothing.
+    r.write_config("routerID: nonsense\n");
+    let out = r.try_ctl(&["reload"]);
+    assert!(out.is_none(), "an invalid configuration must be refused");
+    assert_eq!(
+        r.neighbor("192.168.11.2")["summary"]["state"],
+        "Established"
+    );
+}
