@@ -417,7 +417,7 @@ fn hold_timer_expiry_and_notifications_are_reported_both_sides() {
 fn route_refresh_from_frr_gets_the_table_again() {
     let t = topo();
     let tor = Frr::start(&t.tor, &tor_config(64512, "64514", ""));
-    let host = Frr::start(&t.host, &host_config(64515, &["10.100.0.1/32"], &[], ""));
+    let _host = Frr::start(&t.host, &host_config(64515, &["10.100.0.1/32"], &[], ""));
     let r = Perouterd::start(&t.router, &router_config("asn: 64512", "asn: 64515", ""));
     r.wait_established("192.168.11.2", 30);
     r.wait_established("192.169.10.2", 30);
