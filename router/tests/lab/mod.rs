@@ -301,11 +301,18 @@ pub struct Gobgp {
     pub proc: Proc,
     pub dir: Scratch,
     pub ns: String,
+    pub api: u16,
 }
 
 impl Gobgp {
     /// Starts gobgpd in `ns` with a TOML configuration.
     pub fn start(ns: &Netns, toml: &str) -> Gobgp {
+        Gobgp::start_with_api(ns, toml, 50051)
+    }
+
+    /// Starts gobgpd with its gRPC API on 127.0.0.1:`api` inside `ns` (several gobgpd in one
+    /// namespace need distinct ports).
+    pub fn start_with_api(ns: &Netns, toml: &str, api: u16) -> Gobgp {
         assert!(
             Command::new("gobgpd").arg("--version").output().is_ok(),
             "gobgpd not found: apt-get install --no-install-recommends gobgpd"
@@ -316,12 +323,13 @@ impl Gobgp {
         let mut cmd = ns.command("gobgpd");
         cmd.arg("-f")
             .arg(&conf)
-            .args(["-t", "toml", "--api-hosts", "127.0.0.1:50051"]);
+            .args(["-t", "toml", "--api-hosts", &format!("127.0.0.1:{api}")]);
         let proc = Proc::spawn(cmd, "gobgpd", &dir.0.join("gobgpd.log"));
         let g = Gobgp {
             proc,
             dir,
             ns: ns.name.clone(),
+            api,
         };
         wait_for(10, "gobgpd's API", || g.try_cli(&["global"]).map(|_| ()));
         g
@@ -329,16 +337,8 @@ impl Gobgp {
 
     pub fn try_cli(&self, args: &[&str]) -> Option<String> {
         let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns,
-                "gobgp",
-                "-u",
-                "127.0.0.1",
-                "-p",
-                "50051",
-            ])
+            .args(["netns", "exec", &self.ns, "gobgp", "-u", "127.0.0.1", "-p"])
+            .arg(self.api.to_string())
             .args(args)
             .output()
             .ok()?;
