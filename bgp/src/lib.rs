@@ -22,6 +22,7 @@ pub use bgp_wire as wire;
 
 pub mod fsm;
 pub mod negotiation;
+pub mod policy;
 pub mod rib;
 pub mod session;
 pub mod transport;

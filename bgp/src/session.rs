@@ -51,6 +51,9 @@ pub enum SessionCommand {
     SendEncoded(Vec<Vec<u8>>),
     /// Stop the session (Cease / Administrative Shutdown).
     Stop,
+    /// Drop the connection without a NOTIFICATION and end (a graceful restart: the peer
+    /// keeps our routes for our restart time).
+    Abort,
     /// Stop the session with this NOTIFICATION (Cease / Maximum Number of Prefixes Reached,
     /// Administrative Reset, …).
     Shutdown(Notification),
@@ -112,6 +115,12 @@ pub async fn run(
                 }
                 Some(SessionCommand::Stop) => {
                     s.handle(Event::Stop).await;
+                    return;
+                }
+                Some(SessionCommand::Abort) => {
+                    if let Some(mut stream) = s.stream.take() {
+                        let _ = stream.shutdown().await;
+                    }
                     return;
                 }
                 Some(SessionCommand::Shutdown(n)) => {

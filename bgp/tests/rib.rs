@@ -674,3 +674,23 @@ proptest! {
         prop_assert_eq!(&a, &build(&paths));
     }
 }
+
+#[test]
+fn peers_with_identical_export_share_one_computation() {
+    let mut r = rib();
+    peer(&mut r, 1, 65001, |_| {});
+    for id in 2..=5 {
+        peer(&mut r, id, 65002, |_| {});
+    }
+    let prefixes: Vec<String> = (0..10).map(|i| format!("10.{i}.0.0/16")).collect();
+    let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &refs);
+    let before = r.export_cache_hits();
+    let first = sent(&mut r, 2);
+    for id in 3..=5 {
+        assert_eq!(sent(&mut r, id), first, "same group, same UPDATEs");
+    }
+    // One attribute set, one source: computed once for peer 2, reused by 3, 4 and 5 for
+    // each of the ten routes.
+    assert_eq!(r.export_cache_hits() - before, 3 * 10 + 9);
+}

@@ -101,7 +101,7 @@ impl DestEntry {
 }
 
 /// Next-hop handling toward a peer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NextHopSelf {
     /// RFC 4271 defaults: self toward eBGP, unchanged toward iBGP.
@@ -192,6 +192,48 @@ pub struct PeerCounters {
     pub updates_out: u64,
 }
 
+/// Entries kept in the export cache before it is cleared (it only has to span one round
+/// of updates to all peers to let an update group share its work).
+const EXPORT_CACHE_MAX: usize = 1 << 16;
+
+/// What makes two peers' exports identical: an update group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ExportGroup {
+    ebgp: bool,
+    local_as: u32,
+    rr_client: bool,
+    next_hop_self: NextHopSelf,
+    four_octet_as: bool,
+    extended_next_hop: FamilySet,
+    local_addr: IpAddr,
+    local_link_local: Option<Ipv6Addr>,
+}
+
+impl ExportGroup {
+    fn of(config: &PeerConfig, session: &SessionInfo) -> ExportGroup {
+        ExportGroup {
+            ebgp: config.ebgp,
+            local_as: config.local_as,
+            rr_client: config.rr_client,
+            next_hop_self: config.next_hop_self,
+            four_octet_as: session.tx.four_octet_as,
+            extended_next_hop: session.tx.extended_next_hop,
+            local_addr: session.local_addr,
+            local_link_local: session.local_link_local,
+        }
+    }
+}
+
+/// One cached export: the group, the source attribute set (by address; the cache holds the
+/// `Arc` so the address cannot be reused), the source peer and the family.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ExportKey {
+    group: ExportGroup,
+    attrs: usize,
+    source: PeerId,
+    family: Family,
+}
+
 /// What was advertised for one destination: the NLRI and the exported attribute set.
 type Advertised = (Nlri, Arc<Attrs>);
 
@@ -273,6 +315,13 @@ pub struct Rib {
     /// Destinations whose selection changed, for consumers of the Loc-RIB (EVPN, kernel).
     changed: Vec<Dest>,
     track_changes: bool,
+    /// Exports computed for one update group, reused by the group's other peers.
+    export_cache: HashMap<ExportKey, (Arc<Attrs>, Option<Arc<Attrs>>)>,
+    /// Exports served from the cache (for metrics and tests).
+    export_hits: u64,
+    /// Restarting speaker (RFC 4724 §4.1): no UPDATE goes out until the peers' End-of-RIBs
+    /// are in (or the deferral timer fires, see [`Rib::end_deferral`]).
+    deferring: bool,
 }
 
 impl Rib {
@@ -295,7 +344,115 @@ impl Rib {
             seq: 0,
             changed: Vec::new(),
             track_changes: false,
+            deferring: false,
+            export_cache: HashMap::new(),
+            export_hits: 0,
         }
+    }
+
+    /// Exports served from the update-group cache so far.
+    pub fn export_cache_hits(&self) -> u64 {
+        self.export_hits
+    }
+
+    /// Starts deferring best-path advertisement, as a restarting speaker does until its
+    /// peers have sent End-of-RIB (RFC 4724 §4.1).
+    pub fn defer(&mut self) {
+        self.deferring = true;
+    }
+
+    /// Whether advertisement is deferred.
+    pub fn deferring(&self) -> bool {
+        self.deferring
+    }
+
+    /// Ends the deferral: queued destinations go out on the next [`Rib::updates_for`].
+    pub fn end_deferral(&mut self) {
+        self.deferring = false;
+    }
+
+    /// Marks every path of `id` in `families` stale and keeps it (graceful restart helper,
+    /// RFC 4724 §4.2); its paths in other families are removed, and its session state is
+    /// cleared as by [`Rib::peer_down`]. Returns the number of stale paths kept.
+    pub fn peer_down_graceful(
+        &mut self,
+        id: PeerId,
+        families: FamilySet,
+    ) -> Result<usize, RibError> {
+        let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        p.session = None;
+        p.source = None;
+        p.out.clear();
+        p.pending.clear();
+        p.pending_set.clear();
+        p.eor_due = FamilySet::EMPTY;
+        p.counters.advertised = [0; 5];
+        let mut kept = 0usize;
+        for f in Family::ALL {
+            if !families.contains(f) {
+                self.drop_family(id, f);
+                continue;
+            }
+            if let Some(table) = self.tables.get_mut(family_index(f)) {
+                for entry in table.values_mut() {
+                    for path in entry.paths.iter_mut().filter(|x| x.source.peer == id) {
+                        path.stale = true;
+                        kept = kept.saturating_add(1);
+                    }
+                }
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Removes the stale paths of `id` in `family`: its End-of-RIB arrived after a restart,
+    /// the stale timer fired, or the restarted session did not preserve forwarding for the
+    /// family. Returns the number removed.
+    pub fn sweep_stale(&mut self, id: PeerId, family: Family) -> usize {
+        let mut touched = Vec::new();
+        if let Some(table) = self.tables.get(family_index(family)) {
+            for (dest, entry) in table {
+                if entry.paths.iter().any(|p| p.source.peer == id && p.stale) {
+                    touched.push(*dest);
+                }
+            }
+        }
+        let mut removed = 0usize;
+        for dest in touched {
+            self.modify(dest, |paths| {
+                let before = paths.len();
+                paths.retain(|p| !(p.source.peer == id && p.stale));
+                removed = removed.saturating_add(before.saturating_sub(paths.len()));
+                before != paths.len()
+            });
+        }
+        if let Some(p) = self.peers.get_mut(&id) {
+            if let Some(c) = p.counters.accepted.get_mut(family_index(family)) {
+                *c = u32::try_from(
+                    self.tables
+                        .get(family_index(family))
+                        .map(|t| {
+                            t.values()
+                                .flat_map(|e| e.paths.iter())
+                                .filter(|x| x.source.peer == id)
+                                .count()
+                        })
+                        .unwrap_or(0),
+                )
+                .unwrap_or(u32::MAX);
+            }
+        }
+        removed
+    }
+
+    /// Number of stale paths of `id`.
+    pub fn stale_paths(&self, id: PeerId) -> usize {
+        self.tables
+            .iter()
+            .flat_map(|t| t.values())
+            .flat_map(|e| e.paths.iter())
+            .filter(|p| p.source.peer == id && p.stale)
+            .count()
     }
 
     /// The RIB-wide settings.
@@ -730,15 +887,19 @@ impl Rib {
 
     /// Whether peer `id` has UPDATEs to send (queued destinations or End-of-RIB).
     pub fn has_pending(&self, id: PeerId) -> bool {
-        self.peers.get(&id).is_some_and(|p| {
-            p.session.is_some() && (!p.pending.is_empty() || !p.eor_due.is_empty())
-        })
+        !self.deferring
+            && self.peers.get(&id).is_some_and(|p| {
+                p.session.is_some() && (!p.pending.is_empty() || !p.eor_due.is_empty())
+            })
     }
 
     /// Encodes UPDATEs for peer `id` from up to `budget` queued destinations: withdrawals
     /// first, announcements packed per attribute set, then End-of-RIB for families whose
     /// initial dump is complete.
     pub fn updates_for(&mut self, id: PeerId, budget: usize) -> Result<Vec<Vec<u8>>, RibError> {
+        if self.deferring {
+            return Ok(Vec::new());
+        }
         let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
         let Some(session) = p.session.clone() else {
             return Err(RibError::NotEstablished(id));
@@ -755,7 +916,7 @@ impl Rib {
         // Per family: withdrawals, and announcements grouped by exported attribute set.
         let mut withdrawals: Vec<NlriBuilder> = Vec::new();
         let mut announcements: Vec<(Arc<Attrs>, NlriBuilder)> = Vec::new();
-        let mut memo: HashMap<(usize, PeerId), Option<Arc<Attrs>>> = HashMap::new();
+        let group = ExportGroup::of(&config, &session);
         let mut sent: Vec<(Dest, Option<Advertised>)> = Vec::new();
         for dest in batch {
             let family = dest.family();
@@ -766,9 +927,24 @@ impl Rib {
                 .and_then(|e| e.best());
             let desired = match best {
                 Some(path) if path.source.peer != id => {
-                    let key = (Arc::as_ptr(&path.attrs) as usize, path.source.peer);
-                    let exported = match memo.get(&key) {
-                        Some(e) => e.clone(),
+                    // Update groups: peers whose export is computed the same way share one
+                    // result per (attribute set, source, family).
+                    let key = ExportKey {
+                        group: group.clone(),
+                        attrs: Arc::as_ptr(&path.attrs) as usize,
+                        source: path.source.peer,
+                        family,
+                    };
+                    let cached = self
+                        .export_cache
+                        .get(&key)
+                        .filter(|(src, _)| Arc::ptr_eq(src, &path.attrs))
+                        .map(|(_, e)| e.clone());
+                    let exported = match cached {
+                        Some(e) => {
+                            self.export_hits = self.export_hits.saturating_add(1);
+                            e
+                        }
                         None => {
                             let e = export(
                                 &mut self.pool,
@@ -778,7 +954,11 @@ impl Rib {
                                 path,
                                 family,
                             );
-                            memo.insert(key, e.clone());
+                            if self.export_cache.len() >= EXPORT_CACHE_MAX {
+                                self.export_cache.clear();
+                            }
+                            self.export_cache
+                                .insert(key, (path.attrs.clone(), e.clone()));
                             e
                         }
                     };
