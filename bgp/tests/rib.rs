@@ -694,3 +694,59 @@ fn peers_with_identical_export_share_one_computation() {
     // each of the ten routes.
     assert_eq!(r.export_cache_hits() - before, 3 * 10 + 9);
 }
+
+#[test]
+fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
+    let mut r = rib();
+    peer(&mut r, 1, 65001, |_| {});
+    peer(&mut r, 2, 65002, |_| {});
+    announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &["10.1.0.0/16", "10.2.0.0/16"]);
+    assert_eq!(sent(&mut r, 2).len(), 1);
+    let mut keep = FamilySet::EMPTY;
+    keep.insert(Family::Ipv4Unicast);
+    assert_eq!(r.peer_down_graceful(1, keep).unwrap(), 2);
+    // Still best, still advertised: nothing is withdrawn from peer 2.
+    assert_eq!(best_peer(&r, "10.1.0.0/16"), Some(1));
+    assert!(r.get(&dest("10.1.0.0/16")).unwrap().best().unwrap().stale);
+    assert!(sent(&mut r, 2).is_empty());
+    // The peer comes back and re-announces one route: it is fresh again, the other stays
+    // stale until End-of-RIB sweeps it.
+    let mut families = FamilySet::EMPTY;
+    families.insert(Family::Ipv4Unicast);
+    r.peer_up(
+        1,
+        SessionInfo {
+            bgp_id: v4("10.0.1.1"),
+            peer_as: 65001,
+            families,
+            tx: Context::default(),
+            local_addr: IpAddr::V4(v4("192.0.2.100")),
+            local_link_local: None,
+            remote_addr: IpAddr::V4(v4("192.0.2.1")),
+        },
+    )
+    .unwrap();
+    announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &["10.1.0.0/16"]);
+    assert!(!r.get(&dest("10.1.0.0/16")).unwrap().best().unwrap().stale);
+    assert_eq!(r.stale_paths(1), 1);
+    assert!(sent(&mut r, 2).is_empty(), "the same route again: nothing to send");
+    assert_eq!(r.sweep_stale(1, Family::Ipv4Unicast), 1);
+    assert_eq!(best_peer(&r, "10.2.0.0/16"), None);
+    let out = sent(&mut r, 2);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].withdrawn[0].prefix, net("10.2.0.0/16"));
+}
+
+#[test]
+fn a_restarting_speaker_defers_advertisement() {
+    let mut r = rib();
+    peer(&mut r, 1, 65001, |_| {});
+    peer(&mut r, 2, 65002, |_| {});
+    r.defer();
+    announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &["10.1.0.0/16"]);
+    assert!(!r.has_pending(2));
+    assert!(r.updates_for(2, 100).unwrap().is_empty());
+    r.end_deferral();
+    assert!(r.has_pending(2));
+    assert_eq!(sent(&mut r, 2).len(), 1);
+}
