@@ -40,7 +40,10 @@
 //! matching term's actions actually change something — setting a LOCAL_PREF the route already
 //! has, or adding a community it already carries, copies nothing — so an accepted route with
 //! unchanged attributes keeps its shared interned set ([`Outcome::Accept`] with `attrs: None`).
-//! Owners of a private copy can use [`Policy::apply_in_place`] instead.
+//! Owners of a private copy can use [`Policy::apply_in_place`] instead. Matching needs the
+//! destination but rewriting does not: [`Policy::select`] finds the term and
+//! [`Policy::apply_selected`] computes its outcome from the attributes, next hop and family
+//! alone, so exports cached per attribute set can be cached per selected term too.
 
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
@@ -98,12 +101,10 @@ pub struct Term {
 pub struct PrefixRange {
     /// Routes must lie inside this prefix.
     pub prefix: IpNet,
-    /// Shortest length matched (`None`: the length of `prefix`, or `le` … see [`lengths`]).
-    ///
-    /// [`lengths`]: PrefixRange::lengths
+    /// Shortest length matched (`None`: see [`PrefixRange::lengths`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ge: Option<u8>,
-    /// Longest length matched.
+    /// Longest length matched (`None`: see [`PrefixRange::lengths`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub le: Option<u8>,
 }
@@ -280,12 +281,23 @@ impl Policy {
         attrs: &PathAttributes,
         next_hop: &NextHop,
     ) -> Option<&Term> {
+        self.select(dest, attrs, next_hop)
+            .and_then(|i| self.terms.get(i))
+    }
+
+    /// The index of the first term matching the route; `None` when the default applies.
+    ///
+    /// With [`Policy::apply_selected`] this splits [`Policy::apply`] in two: matching needs
+    /// the destination, but the outcome of a term depends on the route only through its
+    /// attributes, next hop and family. A caller that caches exports per attribute set (update
+    /// groups) can key its cache on the selected index and compute each outcome once.
+    pub fn select(&self, dest: &Dest, attrs: &PathAttributes, next_hop: &NextHop) -> Option<usize> {
         let route = Route {
             dest,
             attrs,
             next_hop,
         };
-        self.terms.iter().find(|t| t.matches_route(&route))
+        self.terms.iter().position(|t| t.matches_route(&route))
     }
 
     /// Evaluates the policy on one route (its destination, attributes and next hop) without
@@ -294,7 +306,20 @@ impl Policy {
         if self.terms.is_empty() {
             return self.default_outcome();
         }
-        let Some(term) = self.matching_term(dest, attrs, next_hop) else {
+        let selected = self.select(dest, attrs, next_hop);
+        self.apply_selected(selected, dest.family(), attrs, next_hop)
+    }
+
+    /// The outcome of the term at `selected` ([`Policy::select`]; `None`, or an index past the
+    /// last term, is the default) on a route of `family` with these attributes and next hop.
+    pub fn apply_selected(
+        &self,
+        selected: Option<usize>,
+        family: Family,
+        attrs: &PathAttributes,
+        next_hop: &NextHop,
+    ) -> Outcome {
+        let Some(term) = selected.and_then(|i| self.terms.get(i)) else {
             return self.default_outcome();
         };
         if term.verdict == Verdict::Reject {
@@ -304,7 +329,7 @@ impl Policy {
             return Outcome::UNCHANGED;
         }
         let mut target = Cow::Borrowed(attrs);
-        let fx = run_actions(&term.actions, dest, &mut target);
+        let fx = run_actions(&term.actions, family, &mut target);
         Outcome::Accept {
             attrs: match target {
                 Cow::Owned(a) => Some(Box::new(a)),
@@ -332,7 +357,7 @@ impl Policy {
             return Outcome::Reject;
         }
         let mut target = attrs;
-        let fx = run_actions(&term.actions, dest, &mut target);
+        let fx = run_actions(&term.actions, dest.family(), &mut target);
         if let Some(nh) = fx.next_hop {
             *next_hop = nh;
         }
@@ -514,7 +539,7 @@ struct Effects {
 }
 
 /// Runs `actions` in order; writes only where a value changes.
-fn run_actions(actions: &[SetAction], dest: &Dest, t: &mut impl Target) -> Effects {
+fn run_actions(actions: &[SetAction], family: Family, t: &mut impl Target) -> Effects {
     let mut fx = Effects::default();
     for action in actions {
         match action {
@@ -570,7 +595,7 @@ fn run_actions(actions: &[SetAction], dest: &Dest, t: &mut impl Target) -> Effec
                 }
             }
             SetAction::NextHop(addr) => {
-                fx.next_hop = Some(next_hop_for(dest.family(), *addr));
+                fx.next_hop = Some(next_hop_for(family, *addr));
             }
             SetAction::PrependAs { asn, times } => {
                 if *times > 0 {

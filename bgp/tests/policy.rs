@@ -890,6 +890,26 @@ fn first_matching_term_decides() {
             .map(|t| t.name.as_str()),
         Some("prefer-customer")
     );
+    // Split evaluation: select the term, then compute its outcome from attributes, next hop
+    // and family alone.
+    let d = v4("10.1.0.0/16");
+    assert_eq!(p.select(&d, &attrs(), &hop), Some(1));
+    assert_eq!(p.select(&v4("172.16.0.0/12"), &plain, &hop), None);
+    assert_eq!(
+        p.apply_selected(Some(1), Family::Ipv4Unicast, &attrs(), &hop),
+        p.apply(&d, &attrs(), &hop)
+    );
+    assert_eq!(
+        p.apply_selected(Some(0), Family::Ipv4Unicast, &attrs(), &hop),
+        Outcome::Reject
+    );
+    for default in [None, Some(99)] {
+        assert_eq!(
+            p.apply_selected(default, Family::Ipv4Unicast, &attrs(), &hop),
+            Outcome::Reject,
+            "the default"
+        );
+    }
     // Reordered: term 3 first wins.
     let mut r = p.clone();
     r.terms.swap(1, 2);

@@ -10,6 +10,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use bgp::policy::{Match, Policy, PrefixRange, SetAction, Term, Verdict as PolicyVerdict};
 use bgp::rib::{
     Dest, MaxPrefix, NextHopSelf, Nlri, PeerConfig, PeerId, Rib, RibConfig, SessionInfo, LOCAL,
 };
@@ -50,6 +51,8 @@ fn peer(rib: &mut Rib, id: PeerId, peer_as: u32, tweak: impl FnOnce(&mut PeerCon
         next_hop_self: NextHopSelf::Off,
         allowas_in: 0,
         max_prefix: None,
+        import: Default::default(),
+        export: Default::default(),
     };
     tweak(&mut config);
     let ebgp = config.ebgp;
@@ -455,6 +458,8 @@ fn withdrawals_come_first_and_initial_dump_ends_with_eor() {
             next_hop_self: NextHopSelf::Off,
             allowas_in: 0,
             max_prefix: None,
+            import: Default::default(),
+            export: Default::default(),
         },
     )
     .unwrap();
@@ -700,7 +705,12 @@ fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
     let mut r = rib();
     peer(&mut r, 1, 65001, |_| {});
     peer(&mut r, 2, 65002, |_| {});
-    announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &["10.1.0.0/16", "10.2.0.0/16"]);
+    announce(
+        &mut r,
+        1,
+        attrs(&[65001], "192.0.2.1"),
+        &["10.1.0.0/16", "10.2.0.0/16"],
+    );
     assert_eq!(sent(&mut r, 2).len(), 1);
     let mut keep = FamilySet::EMPTY;
     keep.insert(Family::Ipv4Unicast);
@@ -729,7 +739,10 @@ fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
     announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &["10.1.0.0/16"]);
     assert!(!r.get(&dest("10.1.0.0/16")).unwrap().best().unwrap().stale);
     assert_eq!(r.stale_paths(1), 1);
-    assert!(sent(&mut r, 2).is_empty(), "the same route again: nothing to send");
+    assert!(
+        sent(&mut r, 2).is_empty(),
+        "the same route again: nothing to send"
+    );
     assert_eq!(r.sweep_stale(1, Family::Ipv4Unicast), 1);
     assert_eq!(best_peer(&r, "10.2.0.0/16"), None);
     let out = sent(&mut r, 2);
@@ -749,4 +762,128 @@ fn a_restarting_speaker_defers_advertisement() {
     r.end_deferral();
     assert!(r.has_pending(2));
     assert_eq!(sent(&mut r, 2).len(), 1);
+}
+
+fn policy(terms: Vec<Term>, default: PolicyVerdict) -> std::sync::Arc<Policy> {
+    std::sync::Arc::new(Policy {
+        name: "test".into(),
+        terms,
+        default,
+    })
+}
+
+#[test]
+fn import_policy_filters_and_rewrites() {
+    let mut r = rib();
+    let import = policy(
+        vec![
+            Term {
+                name: "deny-long".into(),
+                matches: vec![Match::Prefix(PrefixRange::new(
+                    "10.0.0.0/8".parse().unwrap(),
+                    Some(25),
+                    Some(32),
+                ))],
+                actions: vec![],
+                verdict: PolicyVerdict::Reject,
+            },
+            Term {
+                name: "prefer".into(),
+                matches: vec![Match::OriginAs(65010)],
+                actions: vec![SetAction::LocalPref(300), SetAction::Weight(7)],
+                verdict: PolicyVerdict::Accept,
+            },
+        ],
+        PolicyVerdict::Accept,
+    );
+    peer(&mut r, 1, 65001, |c| c.import = import.clone());
+    announce(
+        &mut r,
+        1,
+        attrs(&[65001, 65010], "192.0.2.1"),
+        &["10.1.0.0/16", "10.2.3.0/28"],
+    );
+    assert_eq!(
+        best_peer(&r, "10.2.3.0/28"),
+        None,
+        "longer than /24: refused"
+    );
+    let best = r.get(&dest("10.1.0.0/16")).unwrap().best().unwrap().clone();
+    assert_eq!(
+        best.attrs.local_pref, 300,
+        "set on an eBGP route after LOCAL_PREF is cleared"
+    );
+    assert_eq!(best.weight, 7);
+    assert_eq!(r.counters(1).unwrap().filtered, 1);
+}
+
+#[test]
+fn export_policy_prepends_after_matching_and_can_refuse() {
+    let mut r = rib();
+    peer(&mut r, 1, 65001, |_| {});
+    let export = policy(
+        vec![
+            Term {
+                name: "hide".into(),
+                matches: vec![Match::Prefix(PrefixRange::exact(
+                    "10.9.0.0/16".parse().unwrap(),
+                ))],
+                actions: vec![],
+                verdict: PolicyVerdict::Reject,
+            },
+            Term {
+                name: "prepend".into(),
+                matches: vec![],
+                actions: vec![SetAction::PrependAs {
+                    asn: LOCAL_AS,
+                    times: 2,
+                }],
+                verdict: PolicyVerdict::Accept,
+            },
+        ],
+        PolicyVerdict::Reject,
+    );
+    peer(&mut r, 2, 65002, |c| c.export = export.clone());
+    peer(&mut r, 3, 65003, |_| {});
+    announce(
+        &mut r,
+        1,
+        attrs(&[65001], "192.0.2.1"),
+        &["10.1.0.0/16", "10.9.0.0/16"],
+    );
+    let out = sent(&mut r, 2);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].nlri.len(), 1, "10.9.0.0/16 is refused by the policy");
+    assert_eq!(
+        out[0].attributes.as_path,
+        Some(AsPath::sequence(vec![LOCAL_AS, LOCAL_AS, LOCAL_AS, 65001]))
+    );
+    // Peer 3 (no policy) gets both, with one prepend only.
+    let plain = sent(&mut r, 3);
+    assert_eq!(plain[0].nlri.len(), 2);
+    assert_eq!(
+        plain[0].attributes.as_path,
+        Some(AsPath::sequence(vec![LOCAL_AS, 65001]))
+    );
+    // Changing the policy in place re-exports only the differences.
+    let mut config = PeerConfig {
+        addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+        local_as: LOCAL_AS,
+        ebgp: true,
+        rr_client: false,
+        next_hop_self: NextHopSelf::Off,
+        allowas_in: 0,
+        max_prefix: None,
+        import: Default::default(),
+        export: Default::default(),
+    };
+    config.export = Default::default();
+    r.set_peer_config(2, config).unwrap();
+    let out = sent(&mut r, 2);
+    assert_eq!(
+        out.len(),
+        1,
+        "one UPDATE with the new attributes for both prefixes"
+    );
+    assert_eq!(out[0].nlri.len(), 2);
 }

@@ -15,12 +15,21 @@
 //! neighbour's session must be reset, [`Config::instance_identity_changed`] whether every
 //! session must be (router ID, ASN, graceful restart). Applying the same file twice yields
 //! equal values, hence no change.
+//!
+//! Routing policies (`policies`, a perouterd extension) become [`bgp::policy::Policy`] values
+//! in [`Config::policies`]; neighbours refer to them by name (`importPolicy`, `exportPolicy`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use bgp::wire::Family;
+use bgp::policy::{
+    parse_community, parse_large_community, parse_route_target, Match, Policy, PrefixRange,
+    SetAction, Term, Verdict,
+};
+use bgp::wire::{AdminValue, Community, Family, FamilySet, LargeCommunity};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -57,6 +66,10 @@ pub const DEFAULT_BFD_DETECT_MULTIPLIER: u8 = 3;
 pub const MAX_NEIGHBORS: usize = 128;
 /// Longest TCP-MD5 key the Linux kernel accepts (`TCP_MD5SIG_MAXKEYLEN`).
 pub const MAX_MD5_KEY_BYTES: usize = 80;
+/// Longest policy or term name.
+pub const MAX_POLICY_NAME: usize = 64;
+/// Most times `asPathPrepend` may repeat an AS.
+pub const MAX_AS_PATH_PREPEND: u8 = 10;
 
 // ---------------------------------------------------------------------------------------------
 // The typed model
@@ -81,6 +94,10 @@ pub struct Config {
     pub neighbors: Vec<Neighbor>,
     /// The L3Passthrough host session in the default instance, if any.
     pub passthrough: Option<HostSession>,
+    /// Routing policies by name (`policies`). A neighbour without `importPolicy` /
+    /// `exportPolicy` uses [`Policy::accept_all`] (OpenPERouter's `allowall`).
+    #[serde(serialize_with = "serialize_policies")]
+    pub policies: BTreeMap<String, Arc<Policy>>,
 }
 
 /// The listener.
@@ -143,6 +160,11 @@ pub struct Neighbor {
     pub bfd: Option<Bfd>,
     /// Free text for operators.
     pub description: Option<String>,
+    /// Name of the policy applied to routes received (`importPolicy`, a key of
+    /// [`Config::policies`]); `None` = accept all.
+    pub import_policy: Option<String>,
+    /// Name of the policy applied to routes sent (`exportPolicy`); `None` = accept all.
+    pub export_policy: Option<String>,
 }
 
 /// Who a neighbour is: exactly one of `address`, `interface`, `listenRange`.
@@ -296,7 +318,8 @@ impl Neighbor {
 
     /// Whether going from `self` to `other` needs the session reset: a field that is part of
     /// the OPEN or of the transport changed. Fields applied in place (description, prefix
-    /// limit, next-hop-self, allowas-in, connect-retry time, BFD) do not count.
+    /// limit, next-hop-self, allowas-in, connect-retry time, BFD, import and export policies)
+    /// do not count.
     /// `docs/config.md` lists the same split.
     pub fn identity_changed(&self, other: &Neighbor) -> bool {
         // Destructured without `..`: a new field is a compile error here until it is placed
@@ -321,6 +344,8 @@ impl Neighbor {
             passive,
             bfd: _,
             description: _,
+            import_policy: _,
+            export_policy: _,
         } = self;
         *target != other.target
             || *remote_as != other.remote_as
@@ -369,6 +394,12 @@ impl Config {
         self.neighbors.iter().find(|n| n.target == key.0)
     }
 
+    /// The policy named `name` (a neighbour's `import_policy` / `export_policy`). A neighbour
+    /// without a policy name uses [`Policy::accept_all`].
+    pub fn policy(&self, name: &str) -> Option<&Arc<Policy>> {
+        self.policies.get(name)
+    }
+
     /// Whether going from `self` to `other` resets every session: the router ID, the instance
     /// ASN or graceful restart (all carried in every OPEN) changed.
     pub fn instance_identity_changed(&self, other: &Config) -> bool {
@@ -376,6 +407,13 @@ impl Config {
             || self.asn != other.asn
             || self.graceful_restart != other.graceful_restart
     }
+}
+
+fn serialize_policies<S: Serializer>(
+    policies: &BTreeMap<String, Arc<Policy>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(policies.iter().map(|(name, p)| (name, &**p)))
 }
 
 fn redact<S: Serializer>(password: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -534,6 +572,7 @@ struct RawConfig {
     route_reflector: Option<RawRouteReflector>,
     neighbors: Option<Vec<RawNeighbor>>,
     passthrough: Option<RawPassthrough>,
+    policies: Option<Vec<RawPolicy>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -600,6 +639,8 @@ struct RawNeighbor {
     allowas_in: Option<i64>,
     max_prefix: Option<RawMaxPrefix>,
     description: Option<String>,
+    import_policy: Option<String>,
+    export_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -792,6 +833,118 @@ struct RawLocalCidr {
     ipv6: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawVerdict {
+    Accept,
+    Reject,
+}
+
+impl RawVerdict {
+    fn verdict(self) -> Verdict {
+        match self {
+            RawVerdict::Accept => Verdict::Accept,
+            RawVerdict::Reject => Verdict::Reject,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a policy mapping (name, terms, default)"
+)]
+struct RawPolicy {
+    name: Option<String>,
+    terms: Option<Vec<RawTerm>>,
+    default: Option<RawVerdict>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a policy term mapping (name, match, set, action)"
+)]
+struct RawTerm {
+    name: Option<String>,
+    #[serde(rename = "match")]
+    matches: Option<RawMatch>,
+    set: Option<RawSet>,
+    action: Option<RawVerdict>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a match mapping (prefix, ge, le, prefixList, families, community, …)"
+)]
+struct RawMatch {
+    prefix: Option<String>,
+    ge: Option<i64>,
+    le: Option<i64>,
+    prefix_list: Option<Vec<RawPrefixEntry>>,
+    families: Option<Vec<FamilyType>>,
+    evpn_route_type: Option<i64>,
+    community: Option<String>,
+    any_community: Option<Vec<String>>,
+    large_community: Option<String>,
+    route_target: Option<String>,
+    #[serde(rename = "originASN")]
+    origin_asn: Option<i64>,
+    as_path_length: Option<RawLengthRange>,
+    next_hop: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a prefixList entry mapping (prefix, ge, le)"
+)]
+struct RawPrefixEntry {
+    prefix: Option<String>,
+    ge: Option<i64>,
+    le: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an asPathLength mapping (min, max)")]
+struct RawLengthRange {
+    min: Option<i64>,
+    max: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a set mapping (localPref, med, weight, nextHop, communities, …)"
+)]
+struct RawSet {
+    local_pref: Option<i64>,
+    med: Option<i64>,
+    weight: Option<i64>,
+    next_hop: Option<String>,
+    communities: Option<Vec<String>>,
+    add_communities: Option<Vec<String>>,
+    remove_communities: Option<Vec<String>>,
+    add_large_communities: Option<Vec<String>>,
+    remove_large_communities: Option<Vec<String>>,
+    add_route_targets: Option<Vec<String>>,
+    remove_route_targets: Option<Vec<String>>,
+    as_path_prepend: Option<RawPrepend>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an asPathPrepend mapping (asn, times)"
+)]
+struct RawPrepend {
+    asn: Option<i64>,
+    times: Option<i64>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation
 // ---------------------------------------------------------------------------------------------
@@ -843,6 +996,9 @@ struct Instance {
     listen_port: u16,
     passthrough_v4: bool,
     passthrough_v6: bool,
+    /// Names of the policies the file declares (valid or not), for `importPolicy` /
+    /// `exportPolicy`.
+    policies: Vec<String>,
 }
 
 fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
@@ -892,6 +1048,16 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         .and_then(|hs| host_session(&mut pe, "passthrough.hostSession", hs))
     });
 
+    // Policies: validated before the neighbours (which name them), reported after them.
+    let declared: Vec<String> = raw
+        .policies
+        .iter()
+        .flatten()
+        .filter_map(|p| p.name.clone())
+        .collect();
+    let mut pol = Errors::default();
+    let policies = policies(&mut pol, raw.policies.unwrap_or_default());
+
     let instance = Instance {
         asn,
         graceful_restart: graceful_restart.is_some(),
@@ -902,6 +1068,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         passthrough_v6: passthrough
             .as_ref()
             .is_some_and(|p| p.local_cidr_v6.is_some()),
+        policies: declared,
     };
 
     let raw_neighbors = raw.neighbors.unwrap_or_default();
@@ -925,6 +1092,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     }
     cross_neighbor_checks(&mut e, &targets);
     e.0.extend(pe.0);
+    e.0.extend(pol.0);
 
     if !e.0.is_empty() {
         return Err(ConfigError::Invalid(e.0));
@@ -939,6 +1107,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             cluster_id,
             neighbors,
             passthrough,
+            policies,
         }),
         // Every `None` above pushed an error, so this is unreachable; keep it an error anyway.
         _ => Err(ConfigError::Invalid(vec![FieldError {
@@ -1633,6 +1802,8 @@ fn neighbor(
         None => Some(None),
         Some(s) => description(e, &format!("{p}.description"), s).map(Some),
     };
+    let import_policy = policy_ref(e, &format!("{p}.importPolicy"), rn.import_policy, inst);
+    let export_policy = policy_ref(e, &format!("{p}.exportPolicy"), rn.export_policy, inst);
 
     let is_range = matches!(target, Some(NeighborTarget::ListenRange(_)));
     let passive = rn.passive.unwrap_or(false) || is_range;
@@ -1686,6 +1857,8 @@ fn neighbor(
             passive,
             bfd: bfd?,
             description: description?,
+            import_policy: import_policy?,
+            export_policy: export_policy?,
         })
     })();
     (target, built)
@@ -1718,6 +1891,485 @@ fn cross_neighbor_checks(e: &mut Errors, targets: &[(usize, NeighborTarget)]) {
             }
         }
     }
+}
+
+/// A neighbour's `importPolicy` / `exportPolicy`: a declared policy name.
+fn policy_ref(
+    e: &mut Errors,
+    field: &str,
+    name: Option<String>,
+    inst: &Instance,
+) -> Option<Option<String>> {
+    match name {
+        None => Some(None),
+        Some(n) if inst.policies.contains(&n) => Some(Some(n)),
+        Some(n) => {
+            let known = if inst.policies.is_empty() {
+                "no policies are defined".to_string()
+            } else {
+                format!("policies: {}", inst.policies.join(", "))
+            };
+            e.push(field, format!("{n:?} is not a defined policy ({known})"));
+            None
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------------
+
+/// Validates `policies`; only fully valid ones are returned.
+fn policies(e: &mut Errors, raw: Vec<RawPolicy>) -> BTreeMap<String, Arc<Policy>> {
+    let mut out = BTreeMap::new();
+    let mut names: Vec<(String, usize)> = Vec::new();
+    for (i, rp) in raw.into_iter().enumerate() {
+        let p = format!("policies[{i}]");
+        let before = e.0.len();
+        let name = e
+            .required(
+                &format!("{p}.name"),
+                rp.name,
+                "neighbours refer to it by name",
+            )
+            .and_then(|n| policy_name(e, &format!("{p}.name"), n))
+            .and_then(|n| unique_name(e, &format!("{p}.name"), n, i, &mut names, "policies"));
+        let default = e
+            .required(
+                &format!("{p}.default"),
+                rp.default,
+                "accept or reject: the verdict when no term matches",
+            )
+            .map(RawVerdict::verdict);
+        let mut terms = Vec::new();
+        let mut term_names = Vec::new();
+        for (j, rt) in rp.terms.unwrap_or_default().into_iter().enumerate() {
+            terms.extend(term(e, &format!("{p}.terms[{j}]"), j, rt, &mut term_names));
+        }
+        if e.0.len() != before {
+            continue;
+        }
+        if let (Some(name), Some(default)) = (name, default) {
+            let policy = Policy {
+                name: name.clone(),
+                terms,
+                default,
+            };
+            out.insert(name, Arc::new(policy));
+        }
+    }
+    out
+}
+
+/// Policy and term names: 1..=64 letters, digits, `-`, `_` or `.`.
+fn policy_name(e: &mut Errors, field: &str, s: String) -> Option<String> {
+    let ok = !s.is_empty()
+        && s.len() <= MAX_POLICY_NAME
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Some(s)
+    } else {
+        e.push(
+            field,
+            format!("{s:?} is not a name: 1..={MAX_POLICY_NAME} letters, digits, '-', '_' or '.'"),
+        );
+        None
+    }
+}
+
+/// `name` if no earlier entry (`seen`, with their indices) has it.
+fn unique_name(
+    e: &mut Errors,
+    field: &str,
+    name: String,
+    index: usize,
+    seen: &mut Vec<(String, usize)>,
+    list: &str,
+) -> Option<String> {
+    if let Some((_, j)) = seen.iter().find(|(n, _)| *n == name) {
+        e.push(
+            field,
+            format!("{name:?} is already the name of {list}[{j}]"),
+        );
+        return None;
+    }
+    seen.push((name.clone(), index));
+    Some(name)
+}
+
+fn term(
+    e: &mut Errors,
+    p: &str,
+    j: usize,
+    raw: RawTerm,
+    seen: &mut Vec<(String, usize)>,
+) -> Option<Term> {
+    let before = e.0.len();
+    let field = format!("{p}.name");
+    let name = match raw.name {
+        None => Some(format!("term-{j}")),
+        Some(n) => policy_name(e, &field, n),
+    }
+    .and_then(|n| unique_name(e, &field, n, j, seen, "terms"));
+    let verdict = e
+        .required(&format!("{p}.action"), raw.action, "accept or reject")
+        .map(RawVerdict::verdict);
+    let matches = matches(e, &format!("{p}.match"), raw.matches.unwrap_or_default());
+    let actions = match raw.set {
+        None => Vec::new(),
+        Some(set) => {
+            if verdict == Some(Verdict::Reject) {
+                e.push(
+                    format!("{p}.set"),
+                    "has no effect: the term's action is reject (a rejected route is not rewritten)",
+                );
+            }
+            set_actions(e, &format!("{p}.set"), set)
+        }
+    };
+    if e.0.len() != before {
+        return None;
+    }
+    Some(Term {
+        name: name?,
+        matches,
+        actions,
+        verdict: verdict?,
+    })
+}
+
+/// The matchers of a term, cheapest first.
+fn matches(e: &mut Errors, p: &str, m: RawMatch) -> Vec<Match> {
+    let mut out = Vec::new();
+    if let Some(families) = m.families {
+        let field = format!("{p}.families");
+        if families.is_empty() {
+            e.push(
+                &field,
+                "is empty (it would match nothing); omit it to match every family",
+            );
+        }
+        let mut set = FamilySet::EMPTY;
+        let mut seen = Vec::new();
+        for (k, f) in families.into_iter().enumerate() {
+            if seen.contains(&f) {
+                e.push(
+                    format!("{field}[{k}]"),
+                    format!("{} is listed twice", f.name()),
+                );
+            } else {
+                seen.push(f);
+                set.insert(f.family());
+            }
+        }
+        out.push(Match::Family(set));
+    }
+    if let Some(t) = m.evpn_route_type {
+        out.extend(
+            e.int(&format!("{p}.evpnRouteType"), t, 1, 5)
+                .map(Match::EvpnRouteType),
+        );
+    }
+    match m.prefix {
+        Some(s) => out.extend(prefix_range(e, p, &s, m.ge, m.le).map(Match::Prefix)),
+        None => {
+            for (key, v) in [("ge", m.ge), ("le", m.le)] {
+                if let Some(v) = v {
+                    e.push(format!("{p}.{key}"), format!("{v} is set without prefix"));
+                }
+            }
+        }
+    }
+    if let Some(list) = m.prefix_list {
+        let field = format!("{p}.prefixList");
+        if list.is_empty() {
+            e.push(&field, "is empty (it would match nothing)");
+        }
+        let mut ranges = Vec::new();
+        for (k, entry) in list.into_iter().enumerate() {
+            let ep = format!("{field}[{k}]");
+            match entry.prefix {
+                None => e.push(format!("{ep}.prefix"), "is required (a CIDR)"),
+                Some(s) => ranges.extend(prefix_range(e, &ep, &s, entry.ge, entry.le)),
+            }
+        }
+        out.push(Match::PrefixList(ranges));
+    }
+    if let Some(s) = m.next_hop {
+        let field = format!("{p}.nextHop");
+        let net = match s.parse::<IpAddr>() {
+            Ok(a) => Some(IpNet::from(a)),
+            Err(_) => cidr(e, &field, &s),
+        };
+        out.extend(net.map(Match::NextHop));
+    }
+    if let Some(s) = m.community {
+        out.extend(community(e, &format!("{p}.community"), &s).map(Match::Community));
+    }
+    if let Some(list) = m.any_community {
+        let field = format!("{p}.anyCommunity");
+        if list.is_empty() {
+            e.push(&field, "is empty (it would match nothing)");
+        }
+        out.push(Match::AnyCommunity(values(e, &field, &list, community)));
+    }
+    if let Some(s) = m.large_community {
+        out.extend(
+            large_community(e, &format!("{p}.largeCommunity"), &s).map(Match::LargeCommunity),
+        );
+    }
+    if let Some(s) = m.route_target {
+        out.extend(route_target(e, &format!("{p}.routeTarget"), &s).map(Match::RouteTarget));
+    }
+    if let Some(a) = m.origin_asn {
+        out.extend(e.asn(&format!("{p}.originASN"), a).map(Match::OriginAs));
+    }
+    if let Some(r) = m.as_path_length {
+        let field = format!("{p}.asPathLength");
+        let min = r
+            .min
+            .and_then(|v| e.int::<u32>(&format!("{field}.min"), v, 0, ASN_MAX));
+        let max = r
+            .max
+            .and_then(|v| e.int::<u32>(&format!("{field}.max"), v, 0, ASN_MAX));
+        match (r.min, r.max, min, max) {
+            (None, None, _, _) => e.push(&field, "at least one of min, max must be set"),
+            (_, _, Some(lo), Some(hi)) if hi < lo => {
+                e.push(
+                    format!("{field}.max"),
+                    format!("{hi} is less than min {lo}"),
+                );
+            }
+            _ => out.push(Match::AsPathLength { min, max }),
+        }
+    }
+    out
+}
+
+/// A prefix and its `ge` / `le` bounds (`p` is the mapping holding them):
+/// prefix length <= ge <= le <= 32 (128 for IPv6).
+fn prefix_range(
+    e: &mut Errors,
+    p: &str,
+    s: &str,
+    ge: Option<i64>,
+    le: Option<i64>,
+) -> Option<PrefixRange> {
+    let prefix = cidr(e, &format!("{p}.prefix"), s)?;
+    let len = i64::from(prefix.prefix_len());
+    let max = i64::from(prefix.max_prefix_len());
+    let mut ok = true;
+    let mut bound = |key: &str, v: i64, min: i64, why: String| {
+        if v < min || v > max {
+            e.push(
+                format!("{p}.{key}"),
+                format!("{v} is not in {min}..={max} ({why})"),
+            );
+            ok = false;
+            None
+        } else {
+            u8::try_from(v).ok()
+        }
+    };
+    let ge = ge.and_then(|v| {
+        bound(
+            "ge",
+            v,
+            len,
+            format!("from the length of {prefix} to /{max}"),
+        )
+    });
+    let le = le.and_then(|v| match ge {
+        Some(g) => bound("le", v, i64::from(g), format!("from ge {g} to /{max}")),
+        None => bound(
+            "le",
+            v,
+            len,
+            format!("from the length of {prefix} to /{max}"),
+        ),
+    });
+    ok.then(|| PrefixRange::new(prefix, ge, le))
+}
+
+/// A CIDR without host bits.
+fn cidr(e: &mut Errors, field: &str, s: &str) -> Option<IpNet> {
+    let Ok(net) = s.parse::<IpNet>() else {
+        e.push(field, format!("{s:?} is not a prefix"));
+        return None;
+    };
+    if net.trunc() != net {
+        e.push(
+            field,
+            format!("{s} has host bits set (the prefix is {})", net.trunc()),
+        );
+        return None;
+    }
+    Some(net)
+}
+
+fn community(e: &mut Errors, field: &str, s: &str) -> Option<Community> {
+    let c = parse_community(s);
+    if c.is_none() {
+        e.push(
+            field,
+            format!("{s:?} is not a community (AS:value, both 0..=65535, or one of no-export, no-advertise, no-export-subconfed, blackhole, graceful-shutdown, llgr-stale, no-llgr)"),
+        );
+    }
+    c
+}
+
+fn large_community(e: &mut Errors, field: &str, s: &str) -> Option<LargeCommunity> {
+    let c = parse_large_community(s);
+    if c.is_none() {
+        e.push(
+            field,
+            format!("{s:?} is not a large community (global:local1:local2, each 0..=4294967295)"),
+        );
+    }
+    c
+}
+
+fn route_target(e: &mut Errors, field: &str, s: &str) -> Option<AdminValue> {
+    let rt = parse_route_target(s);
+    if rt.is_none() {
+        e.push(
+            field,
+            format!("{s:?} is not a route target (ASN:NN — NN up to 4294967295 for a 2-octet ASN, up to 65535 for a 4-octet one — or IPv4:NN with NN up to 65535)"),
+        );
+    }
+    rt
+}
+
+/// Parses every entry of a list (`field[k]` paths); duplicates are refused.
+fn values<T: PartialEq>(
+    e: &mut Errors,
+    field: &str,
+    list: &[String],
+    parse: fn(&mut Errors, &str, &str) -> Option<T>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for (k, s) in list.iter().enumerate() {
+        let f = format!("{field}[{k}]");
+        if let Some(v) = parse(e, &f, s) {
+            if out.contains(&v) {
+                e.push(f, format!("{s} is listed twice"));
+            } else {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// An add/remove pair of lists: each parsed, neither empty, no value in both.
+fn add_remove<T: PartialEq + fmt::Display>(
+    e: &mut Errors,
+    p: &str,
+    (add_key, add): (&str, Option<Vec<String>>),
+    (remove_key, remove): (&str, Option<Vec<String>>),
+    parse: fn(&mut Errors, &str, &str) -> Option<T>,
+) -> (Option<Vec<T>>, Option<Vec<T>>) {
+    let mut list = |key: &str, raw: Option<Vec<String>>| {
+        raw.map(|raw| {
+            let field = format!("{p}.{key}");
+            if raw.is_empty() {
+                e.push(&field, "is empty; omit it");
+            }
+            values(e, &field, &raw, parse)
+        })
+    };
+    let add = list(add_key, add);
+    let remove = list(remove_key, remove);
+    if let (Some(a), Some(r)) = (&add, &remove) {
+        for (k, v) in r.iter().enumerate() {
+            if a.contains(v) {
+                e.push(
+                    format!("{p}.{remove_key}[{k}]"),
+                    format!("{v} is also in {add_key}"),
+                );
+            }
+        }
+    }
+    (add, remove)
+}
+
+/// The set actions of a term, in the order they run: communities replaced, removed, added
+/// (then large communities and route targets likewise), AS path prepend, the scalars.
+fn set_actions(e: &mut Errors, p: &str, raw: RawSet) -> Vec<SetAction> {
+    let mut out = Vec::new();
+    if let Some(list) = raw.communities {
+        out.push(SetAction::SetCommunities(values(
+            e,
+            &format!("{p}.communities"),
+            &list,
+            community,
+        )));
+    }
+    let (add, remove) = add_remove(
+        e,
+        p,
+        ("addCommunities", raw.add_communities),
+        ("removeCommunities", raw.remove_communities),
+        community,
+    );
+    out.extend(remove.map(SetAction::RemoveCommunity));
+    out.extend(add.map(SetAction::AddCommunity));
+    let (add, remove) = add_remove(
+        e,
+        p,
+        ("addLargeCommunities", raw.add_large_communities),
+        ("removeLargeCommunities", raw.remove_large_communities),
+        large_community,
+    );
+    out.extend(remove.map(SetAction::RemoveLargeCommunity));
+    out.extend(add.map(SetAction::AddLargeCommunity));
+    let (add, remove) = add_remove(
+        e,
+        p,
+        ("addRouteTargets", raw.add_route_targets),
+        ("removeRouteTargets", raw.remove_route_targets),
+        route_target,
+    );
+    out.extend(remove.map(SetAction::RemoveRouteTarget));
+    out.extend(add.map(SetAction::AddRouteTarget));
+    if let Some(pp) = raw.as_path_prepend {
+        let field = format!("{p}.asPathPrepend");
+        let asn = e
+            .required(&format!("{field}.asn"), pp.asn, "the AS to prepend")
+            .and_then(|a| e.asn(&format!("{field}.asn"), a));
+        let times = match pp.times {
+            None => Some(1),
+            Some(t) => e.int::<u8>(
+                &format!("{field}.times"),
+                t,
+                1,
+                i64::from(MAX_AS_PATH_PREPEND),
+            ),
+        };
+        if let (Some(asn), Some(times)) = (asn, times) {
+            out.push(SetAction::PrependAs { asn, times });
+        }
+    }
+    let mut scalar = |key: &str, v: Option<i64>, make: fn(u32) -> SetAction| {
+        if let Some(v) = v.and_then(|v| e.int::<u32>(&format!("{p}.{key}"), v, 0, ASN_MAX)) {
+            out.push(make(v));
+        }
+    };
+    scalar("localPref", raw.local_pref, SetAction::LocalPref);
+    scalar("med", raw.med, SetAction::Med);
+    scalar("weight", raw.weight, SetAction::Weight);
+    if let Some(s) = raw.next_hop {
+        let field = format!("{p}.nextHop");
+        match ip(e, &field, &s) {
+            Some(a) if a.is_unspecified() || a.is_multicast() => {
+                e.push(field, format!("{a} is not a unicast address"));
+            }
+            Some(a) => out.push(SetAction::NextHop(a)),
+            None => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
-use bgp::wire::Family;
+use bgp::policy::{Match, Policy, PrefixRange, SetAction, Verdict};
+use bgp::wire::{AdminValue, Community, Family, FamilySet, LargeCommunity};
 use router::config::{
     load, parse, Bfd, Config, ConfigError, FieldError, GracefulRestart, MaxPrefix, Neighbor,
     NeighborKey, NeighborTarget, NextHopSelf, RemoteAs,
@@ -203,7 +204,129 @@ fn example_full_sets_every_key() {
         vec![Family::Ipv6Unicast, Family::Ipv4Vpn, Family::Ipv6Vpn]
     );
     assert!(c.neighbors[3].route_reflector_client);
-    assert_eq!(c.passthrough.unwrap().host_as, RemoteAs::External);
+    assert_eq!(c.passthrough.as_ref().unwrap().host_as, RemoteAs::External);
+
+    // Policies.
+    assert_eq!(n.import_policy.as_deref(), Some("from-tor"));
+    assert_eq!(n.export_policy.as_deref(), Some("to-tor"));
+    assert_eq!(
+        (v6.import_policy.as_ref(), v6.export_policy.as_ref()),
+        (None, None)
+    );
+    assert_eq!(
+        c.policies.keys().collect::<Vec<_>>(),
+        vec!["from-tor", "to-tor"]
+    );
+    let from = c.policy("from-tor").unwrap();
+    assert_eq!(from.name, "from-tor");
+    assert_eq!(from.default, Verdict::Accept);
+    let names: Vec<&str> = from.terms.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["no-default-route", "too-specific", "fabric-preferred"]
+    );
+    assert_eq!(
+        from.terms[0].matches,
+        vec![Match::Prefix(PrefixRange::exact(
+            "0.0.0.0/0".parse().unwrap()
+        ))]
+    );
+    assert_eq!(from.terms[0].verdict, Verdict::Reject);
+    assert_eq!(
+        from.terms[1].matches,
+        vec![
+            Match::Family([Family::Ipv4Unicast].into_iter().collect()),
+            Match::Prefix(PrefixRange::new(
+                "0.0.0.0/0".parse().unwrap(),
+                Some(25),
+                None
+            )),
+        ]
+    );
+    let preferred = &from.terms[2];
+    assert_eq!(
+        preferred.matches,
+        vec![
+            Match::NextHop("192.168.11.0/24".parse().unwrap()),
+            Match::AnyCommunity(vec![Community(0xfc00_0064), Community(0xfc00_0065)]),
+            Match::AsPathLength {
+                min: Some(1),
+                max: Some(2)
+            },
+        ]
+    );
+    assert_eq!(
+        preferred.actions,
+        vec![
+            SetAction::RemoveLargeCommunity(vec![LargeCommunity {
+                global: 64512,
+                local1: 9,
+                local2: 9
+            }]),
+            SetAction::AddLargeCommunity(vec![LargeCommunity {
+                global: 64514,
+                local1: 1,
+                local2: 1
+            }]),
+            SetAction::LocalPref(200),
+            SetAction::Weight(100),
+        ]
+    );
+    let to = c.policy("to-tor").unwrap();
+    assert_eq!(to.default, Verdict::Reject);
+    assert_eq!(
+        to.terms[0].matches,
+        vec![
+            Match::EvpnRouteType(5),
+            Match::LargeCommunity(LargeCommunity {
+                global: 64514,
+                local1: 0,
+                local2: 100
+            }),
+            Match::RouteTarget(AdminValue::As2 {
+                asn: 64514,
+                value: 100
+            }),
+        ]
+    );
+    assert_eq!(
+        to.terms[0].actions,
+        vec![
+            SetAction::RemoveCommunity(vec![Community::NO_EXPORT]),
+            SetAction::AddCommunity(vec![Community(0xfc02_0064)]),
+            SetAction::RemoveRouteTarget(vec![AdminValue::Ipv4 {
+                addr: Ipv4Addr::new(10, 0, 0, 1),
+                value: 5
+            }]),
+            SetAction::AddRouteTarget(vec![AdminValue::As2 {
+                asn: 64514,
+                value: 200
+            }]),
+        ]
+    );
+    assert_eq!(
+        to.terms[1].matches,
+        vec![
+            Match::PrefixList(vec![
+                PrefixRange::new("192.169.10.0/24".parse().unwrap(), None, Some(32)),
+                PrefixRange::new("2001:db8:1::/64".parse().unwrap(), Some(64), Some(128)),
+            ]),
+            Match::Community(Community(0xfc03_0001)),
+            Match::OriginAs(64515),
+        ]
+    );
+    assert_eq!(
+        to.terms[1].actions,
+        vec![
+            SetAction::SetCommunities(vec![Community(0xfc02_0001)]),
+            SetAction::PrependAs {
+                asn: 64514,
+                times: 2
+            },
+            SetAction::Med(10),
+            SetAction::NextHop("10.0.0.1".parse().unwrap()),
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1286,4 +1409,603 @@ fn serialization_redacts_the_password() {
     assert!(!json.contains("secret"), "{json}");
     assert!(json.contains("<redacted>"), "{json}");
     assert!(json.contains("\"router_id\":\"10.0.0.1\""), "{json}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------------
+
+/// The base keys and one policy `p` (default accept) with one term given as flow-mapping fields.
+fn term(fields: &str) -> String {
+    format!("{BASE}policies:\n  - {{ name: p, default: accept, terms: [ {{ {fields} }} ] }}\n")
+}
+
+/// A term with this `match` mapping, accepting.
+fn matching(m: &str) -> String {
+    term(&format!("match: {{ {m} }}, action: accept"))
+}
+
+/// A term with this `set` mapping, accepting.
+fn setting(set: &str) -> String {
+    term(&format!("set: {{ {set} }}, action: accept"))
+}
+
+/// The single term of policy `p` in `text`.
+fn the_term(text: &str) -> bgp::policy::Term {
+    ok(text).policies["p"].terms[0].clone()
+}
+
+const T: &str = "policies[0].terms[0]";
+
+#[test]
+fn policy_defaults_and_lookup() {
+    // No policies: empty map, neighbours accept all.
+    let c = ok(&one("address: 10.0.0.2, asn: 1"));
+    assert!(c.policies.is_empty());
+    assert_eq!(c.neighbors[0].import_policy, None);
+    assert_eq!(c.neighbors[0].export_policy, None);
+    assert!(c.policy("allowall").is_none());
+    assert!(Policy::accept_all().is_accept_all());
+
+    // A policy without terms is its default; an unnamed term is named by its index; empty
+    // match and set mappings are allowed (every route, no rewrite).
+    let c = ok(&format!(
+        "{BASE}policies:\n  - {{ name: deny-all, default: reject }}\n  - {{ name: p, default: accept, terms: [ {{ match: {{}}, set: {{}}, action: accept }}, {{ action: reject }} ] }}\nneighbors:\n  - {{ address: 10.0.0.2, asn: 1, importPolicy: deny-all, exportPolicy: p }}\n"
+    ));
+    let deny = c.policy("deny-all").unwrap();
+    assert_eq!(deny.terms, vec![]);
+    assert_eq!(deny.default, Verdict::Reject);
+    let p = c.policy("p").unwrap();
+    assert_eq!(p.terms[0].name, "term-0");
+    assert_eq!(p.terms[1].name, "term-1");
+    assert!(p.terms[0].matches.is_empty() && p.terms[0].actions.is_empty());
+    assert_eq!(p.terms[1].verdict, Verdict::Reject);
+    let n = &c.neighbors[0];
+    assert_eq!(n.import_policy.as_deref(), Some("deny-all"));
+    assert_eq!(n.export_policy.as_deref(), Some("p"));
+    // One policy may serve several neighbours and both directions.
+    ok(&format!(
+        "{BASE}policies:\n  - {{ name: p, default: accept }}\nneighbors:\n  - {{ address: 10.0.0.2, asn: 1, importPolicy: p, exportPolicy: p }}\n  - {{ address: 10.0.0.3, asn: 1, importPolicy: p }}\n"
+    ));
+}
+
+#[test]
+fn policy_values_parse() {
+    // Unquoted communities, large communities and RTs in block style are strings.
+    let c = ok(&format!(
+        "{BASE}policies:\n  - name: p\n    default: reject\n    terms:\n      - match:\n          community: 65000:1\n          largeCommunity: 65000:1:2\n          routeTarget: 65000:100\n        action: accept\n"
+    ));
+    assert_eq!(
+        c.policies["p"].terms[0].matches,
+        vec![
+            Match::Community(Community(0xfde8_0001)),
+            Match::LargeCommunity(LargeCommunity {
+                global: 65000,
+                local1: 1,
+                local2: 2
+            }),
+            Match::RouteTarget(AdminValue::As2 {
+                asn: 65000,
+                value: 100
+            }),
+        ]
+    );
+    // Well-known community names.
+    let t = the_term(&setting(
+        "communities: [ no-export, no-advertise, no-export-subconfed, blackhole, '0:0', '65535:65535' ]",
+    ));
+    assert_eq!(
+        t.actions,
+        vec![SetAction::SetCommunities(vec![
+            Community::NO_EXPORT,
+            Community::NO_ADVERTISE,
+            Community::NO_EXPORT_SUBCONFED,
+            Community::BLACKHOLE,
+            Community(0),
+            Community(u32::MAX),
+        ])]
+    );
+    // An empty replacement strips communities.
+    assert_eq!(
+        the_term(&setting("communities: []")).actions,
+        vec![SetAction::SetCommunities(vec![])]
+    );
+    // Route targets: 2-octet AS, 4-octet AS, IPv4 administrators.
+    let t = the_term(&setting(
+        "addRouteTargets: [ '65000:4294967295', '4200000000:7', '192.0.2.1:7' ]",
+    ));
+    assert_eq!(
+        t.actions,
+        vec![SetAction::AddRouteTarget(vec![
+            AdminValue::As2 {
+                asn: 65000,
+                value: u32::MAX
+            },
+            AdminValue::As4 {
+                asn: 4_200_000_000,
+                value: 7
+            },
+            AdminValue::Ipv4 {
+                addr: Ipv4Addr::new(192, 0, 2, 1),
+                value: 7
+            },
+        ])]
+    );
+    // Families, a bare next-hop address (a host prefix), IPv6 ranges, prepend once.
+    let t = the_term(&matching(
+        "families: [ evpn, ipv6unicast ], nextHop: '2001:db8::1', prefix: '2001:db8::/32', le: 64",
+    ));
+    let fams: FamilySet = [Family::Ipv6Unicast, Family::L2vpnEvpn]
+        .into_iter()
+        .collect();
+    assert_eq!(
+        t.matches,
+        vec![
+            Match::Family(fams),
+            Match::Prefix(PrefixRange::new(
+                "2001:db8::/32".parse().unwrap(),
+                None,
+                Some(64)
+            )),
+            Match::NextHop("2001:db8::1/128".parse().unwrap()),
+        ]
+    );
+    assert_eq!(
+        the_term(&setting("asPathPrepend: { asn: 65000 }")).actions,
+        vec![SetAction::PrependAs {
+            asn: 65000,
+            times: 1
+        }]
+    );
+    // ge and le at their bounds.
+    ok(&matching("prefix: 10.0.0.0/8, ge: 8, le: 32"));
+    ok(&matching("prefix: 10.0.0.0/8, ge: 24, le: 24"));
+    ok(&matching("prefix: '::/0', ge: 128"));
+}
+
+#[test]
+fn policy_rules() {
+    let p = |fields: &str| format!("{BASE}policies:\n  - {{ {fields} }}\n");
+    refused(&p("default: accept"), "policies[0].name", &["required"]);
+    refused(
+        &p("name: 'has space', default: accept"),
+        "policies[0].name",
+        &["\"has space\"", "letters, digits"],
+    );
+    refused(
+        &p(&format!("name: {}, default: accept", "n".repeat(65))),
+        "policies[0].name",
+        &["1..=64"],
+    );
+    let errors = invalid(&p("name: ''"));
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    refused(
+        &p("name: p"),
+        "policies[0].default",
+        &["required", "accept or reject"],
+    );
+    refused(
+        &format!("{BASE}policies:\n  - {{ name: p, default: accept }}\n  - {{ name: q, default: accept }}\n  - {{ name: p, default: reject }}\n"),
+        "policies[2].name",
+        &["\"p\" is already the name of policies[0]"],
+    );
+}
+
+#[test]
+fn term_rules() {
+    refused(&term("match: {}"), &format!("{T}.action"), &["required"]);
+    refused(
+        &term("set: { localPref: 5 }, action: reject"),
+        &format!("{T}.set"),
+        &["no effect", "reject"],
+    );
+    refused(
+        &term("name: 'a b', action: accept"),
+        &format!("{T}.name"),
+        &["\"a b\""],
+    );
+    refused(
+        &format!("{BASE}policies:\n  - {{ name: p, default: accept, terms: [ {{ name: x, action: accept }}, {{ name: x, action: reject }} ] }}\n"),
+        "policies[0].terms[1].name",
+        &["\"x\" is already the name of terms[0]"],
+    );
+    // A default name taken explicitly by a later term.
+    refused(
+        &format!("{BASE}policies:\n  - {{ name: p, default: accept, terms: [ {{ action: accept }}, {{ name: term-0, action: reject }} ] }}\n"),
+        "policies[0].terms[1].name",
+        &["term-0"],
+    );
+}
+
+#[test]
+fn match_prefix_rules() {
+    let m = format!("{T}.match");
+    refused(
+        &matching("prefix: 10.0.0.0/33"),
+        &format!("{m}.prefix"),
+        &["\"10.0.0.0/33\" is not a prefix"],
+    );
+    refused(
+        &matching("prefix: 10.0.0.0"),
+        &format!("{m}.prefix"),
+        &["is not a prefix"],
+    );
+    refused(
+        &matching("prefix: 10.0.0.1/8"),
+        &format!("{m}.prefix"),
+        &["10.0.0.1/8 has host bits set", "10.0.0.0/8"],
+    );
+    refused(
+        &matching("prefix: 10.0.0.0/8, ge: 4"),
+        &format!("{m}.ge"),
+        &["4 is not in 8..=32"],
+    );
+    refused(
+        &matching("prefix: 10.0.0.0/8, ge: 33"),
+        &format!("{m}.ge"),
+        &["33 is not in 8..=32"],
+    );
+    refused(
+        &matching("prefix: 10.0.0.0/8, le: 7"),
+        &format!("{m}.le"),
+        &["7 is not in 8..=32"],
+    );
+    refused(
+        &matching("prefix: 10.0.0.0/8, ge: 24, le: 16"),
+        &format!("{m}.le"),
+        &["16 is not in 24..=32", "ge 24"],
+    );
+    refused(
+        &matching("prefix: '2001:db8::/32', le: 129"),
+        &format!("{m}.le"),
+        &["129 is not in 32..=128"],
+    );
+    refused(
+        &matching("ge: 24"),
+        &format!("{m}.ge"),
+        &["24 is set without prefix"],
+    );
+    refused(&matching("le: 24"), &format!("{m}.le"), &["without prefix"]);
+    refused(
+        &matching("prefixList: []"),
+        &format!("{m}.prefixList"),
+        &["is empty"],
+    );
+    refused(
+        &matching("prefixList: [ { prefix: 10.0.0.0/8 }, { le: 32 } ]"),
+        &format!("{m}.prefixList[1].prefix"),
+        &["required"],
+    );
+    refused(
+        &matching("prefixList: [ { prefix: 10.0.0.0/8, ge: 40 } ]"),
+        &format!("{m}.prefixList[0].ge"),
+        &["40 is not in 8..=32"],
+    );
+    refused(
+        &matching("prefixList: [ { prefix: 300.0.0.0/8 } ]"),
+        &format!("{m}.prefixList[0].prefix"),
+        &["\"300.0.0.0/8\" is not a prefix"],
+    );
+}
+
+#[test]
+fn match_value_rules() {
+    let m = format!("{T}.match");
+    refused(
+        &matching("families: []"),
+        &format!("{m}.families"),
+        &["is empty"],
+    );
+    refused(
+        &matching("families: [ evpn, ipv4unicast, evpn ]"),
+        &format!("{m}.families[2]"),
+        &["evpn is listed twice"],
+    );
+    refused(
+        &matching("evpnRouteType: 6"),
+        &format!("{m}.evpnRouteType"),
+        &["6 is out of range (1..=5)"],
+    );
+    for bad in ["'65536:1'", "'1:65536'", "no-such", "'65000'", "'1:2:3'"] {
+        refused(
+            &matching(&format!("community: {bad}")),
+            &format!("{m}.community"),
+            &["is not a community", "no-export"],
+        );
+    }
+    refused(
+        &matching("anyCommunity: []"),
+        &format!("{m}.anyCommunity"),
+        &["is empty"],
+    );
+    refused(
+        &matching("anyCommunity: [ '1:1', bad ]"),
+        &format!("{m}.anyCommunity[1]"),
+        &["\"bad\" is not a community"],
+    );
+    refused(
+        &matching("anyCommunity: [ '1:1', '1:1' ]"),
+        &format!("{m}.anyCommunity[1]"),
+        &["1:1 is listed twice"],
+    );
+    for bad in ["'1:2'", "'1:2:3:4'", "'4294967296:1:1'", "'a:b:c'"] {
+        refused(
+            &matching(&format!("largeCommunity: {bad}")),
+            &format!("{m}.largeCommunity"),
+            &["is not a large community", "global:local1:local2"],
+        );
+    }
+    for bad in [
+        "'65000'",
+        "'4200000000:65536'",
+        "'192.0.2.1:65536'",
+        "'192.0.2:1'",
+        "'x:1'",
+    ] {
+        refused(
+            &matching(&format!("routeTarget: {bad}")),
+            &format!("{m}.routeTarget"),
+            &["is not a route target", "ASN:NN", "IPv4:NN"],
+        );
+    }
+    refused(
+        &matching("originASN: 0"),
+        &format!("{m}.originASN"),
+        &["0 is out of range"],
+    );
+    refused(
+        &matching("asPathLength: {}"),
+        &format!("{m}.asPathLength"),
+        &["at least one of min, max"],
+    );
+    refused(
+        &matching("asPathLength: { min: 3, max: 2 }"),
+        &format!("{m}.asPathLength.max"),
+        &["2 is less than min 3"],
+    );
+    refused(
+        &matching("asPathLength: { min: -1 }"),
+        &format!("{m}.asPathLength.min"),
+        &["-1 is out of range"],
+    );
+    refused(
+        &matching("nextHop: nope"),
+        &format!("{m}.nextHop"),
+        &["\"nope\" is not a prefix"],
+    );
+    refused(
+        &matching("nextHop: 192.0.2.1/24"),
+        &format!("{m}.nextHop"),
+        &["host bits"],
+    );
+}
+
+#[test]
+fn set_rules() {
+    let s = format!("{T}.set");
+    for key in ["localPref", "med", "weight"] {
+        refused(
+            &setting(&format!("{key}: -1")),
+            &format!("{s}.{key}"),
+            &["-1 is out of range (0..=4294967295)"],
+        );
+        refused(
+            &setting(&format!("{key}: 4294967296")),
+            &format!("{s}.{key}"),
+            &["4294967296 is out of range"],
+        );
+    }
+    refused(
+        &setting("nextHop: 10.0.0.0/8"),
+        &format!("{s}.nextHop"),
+        &["is not an IP address"],
+    );
+    refused(
+        &setting("nextHop: 224.0.0.1"),
+        &format!("{s}.nextHop"),
+        &["224.0.0.1 is not a unicast address"],
+    );
+    refused(
+        &setting("nextHop: '::'"),
+        &format!("{s}.nextHop"),
+        &["is not a unicast address"],
+    );
+    refused(
+        &setting("communities: [ '1:1', '1:x' ]"),
+        &format!("{s}.communities[1]"),
+        &["\"1:x\" is not a community"],
+    );
+    refused(
+        &setting("communities: [ no-export, no-export ]"),
+        &format!("{s}.communities[1]"),
+        &["no-export is listed twice"],
+    );
+    for key in [
+        "addCommunities",
+        "removeCommunities",
+        "addLargeCommunities",
+        "removeLargeCommunities",
+        "addRouteTargets",
+        "removeRouteTargets",
+    ] {
+        refused(
+            &setting(&format!("{key}: []")),
+            &format!("{s}.{key}"),
+            &["is empty"],
+        );
+    }
+    refused(
+        &setting("addCommunities: [ blackhole ], removeCommunities: [ '1:1', blackhole ]"),
+        &format!("{s}.removeCommunities[1]"),
+        &["blackhole is also in addCommunities"],
+    );
+    refused(
+        &setting("addLargeCommunities: [ '1:2' ]"),
+        &format!("{s}.addLargeCommunities[0]"),
+        &["is not a large community"],
+    );
+    refused(
+        &setting("addLargeCommunities: [ '1:2:3' ], removeLargeCommunities: [ '1:2:3' ]"),
+        &format!("{s}.removeLargeCommunities[0]"),
+        &["1:2:3 is also in addLargeCommunities"],
+    );
+    refused(
+        &setting("removeRouteTargets: [ '65000:1', nope ]"),
+        &format!("{s}.removeRouteTargets[1]"),
+        &["\"nope\" is not a route target"],
+    );
+    refused(
+        &setting("addRouteTargets: [ '65000:1' ], removeRouteTargets: [ '65000:1' ]"),
+        &format!("{s}.removeRouteTargets[0]"),
+        &["65000:1 is also in addRouteTargets"],
+    );
+    refused(
+        &setting("asPathPrepend: { times: 2 }"),
+        &format!("{s}.asPathPrepend.asn"),
+        &["required"],
+    );
+    refused(
+        &setting("asPathPrepend: { asn: 0 }"),
+        &format!("{s}.asPathPrepend.asn"),
+        &["0 is out of range"],
+    );
+    for times in ["0", "11"] {
+        refused(
+            &setting(&format!("asPathPrepend: {{ asn: 1, times: {times} }}")),
+            &format!("{s}.asPathPrepend.times"),
+            &[times, "1..=10"],
+        );
+    }
+}
+
+#[test]
+fn neighbor_policy_references() {
+    refused(
+        &one("address: 10.0.0.2, asn: 1, importPolicy: nope"),
+        "neighbors[0].importPolicy",
+        &[
+            "\"nope\" is not a defined policy",
+            "no policies are defined",
+        ],
+    );
+    refused(
+        &format!(
+            "{BASE}policies:\n  - {{ name: a, default: accept }}\n  - {{ name: b, default: reject }}\nneighbors:\n  - {{ address: 10.0.0.2, asn: 1, importPolicy: a, exportPolicy: c }}\n"
+        ),
+        "neighbors[0].exportPolicy",
+        &["\"c\" is not a defined policy", "policies: a, b"],
+    );
+    // A reference to a declared but invalid policy reports the policy only.
+    refused(
+        &format!(
+            "{BASE}policies:\n  - {{ name: a }}\nneighbors:\n  - {{ address: 10.0.0.2, asn: 1, importPolicy: a }}\n"
+        ),
+        "policies[0].default",
+        &["required"],
+    );
+}
+
+#[test]
+fn policy_errors_are_all_collected() {
+    let errors = invalid(&format!(
+        "{BASE}policies:\n  - {{ name: p, default: accept, terms: [ {{ match: {{ prefix: 10.0.0.0/33, community: x, originASN: 0 }}, set: {{ med: -1 }}, action: accept }}, {{ set: {{ localPref: 1 }} }} ] }}\nneighbors:\n  - {{ address: 10.0.0.2, asn: 1, importPolicy: q }}\n"
+    ));
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        vec![
+            "neighbors[0].importPolicy",
+            "policies[0].terms[0].match.prefix",
+            "policies[0].terms[0].match.community",
+            "policies[0].terms[0].match.originASN",
+            "policies[0].terms[0].set.med",
+            "policies[0].terms[1].action",
+        ],
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn policy_shape_errors_are_named() {
+    let e = syntax_error(&term("match: { bogus: 1 }, action: accept"));
+    assert!(
+        e.contains("policies[0].terms[0].match: unknown field `bogus`"),
+        "{e}"
+    );
+    let e = syntax_error(&term("set: { localPreference: 1 }, action: accept"));
+    assert!(
+        e.contains("policies[0].terms[0].set: unknown field `localPreference`"),
+        "{e}"
+    );
+    let e = syntax_error(&term("action: permit"));
+    assert!(e.contains("unknown variant `permit`"), "{e}");
+    let e = syntax_error(&format!(
+        "{BASE}policies:\n  - {{ name: p, default: deny }}\n"
+    ));
+    assert!(
+        e.contains("policies[0].default: unknown variant `deny`"),
+        "{e}"
+    );
+    let e = syntax_error(&matching("families: [ l2vpn ]"));
+    assert!(e.contains("unknown variant `l2vpn`"), "{e}");
+}
+
+#[test]
+fn policy_changes_apply_in_place() {
+    let text = |import: &str, p_default: &str| {
+        format!(
+            "{BASE}policies:\n  - {{ name: p, default: {p_default} }}\n  - {{ name: q, default: accept }}\nneighbors:\n  - {{ address: 10.0.0.2, asn: 1{import} }}\n"
+        )
+    };
+    let a = ok(&text("", "accept"));
+    for other in [
+        text(", importPolicy: p", "accept"),
+        text(", exportPolicy: q", "accept"),
+        text(", importPolicy: p, exportPolicy: p", "accept"),
+    ] {
+        let b = ok(&other);
+        assert_ne!(a.neighbors[0], b.neighbors[0]);
+        assert!(!a.neighbors[0].identity_changed(&b.neighbors[0]), "{other}");
+        assert!(!a.instance_identity_changed(&b));
+    }
+    // A policy's content changes the config, not any identity.
+    let b = ok(&text("", "reject"));
+    assert_ne!(a, b);
+    assert_ne!(a.policies["p"], b.policies["p"]);
+    assert!(!a.instance_identity_changed(&b));
+    assert!(!a.neighbors[0].identity_changed(&b.neighbors[0]));
+    // The same text twice: equal policies.
+    assert_eq!(
+        ok(&text(", importPolicy: p", "accept")),
+        ok(&text(", importPolicy: p", "accept"))
+    );
+}
+
+#[test]
+fn policies_serialize() {
+    let c = example("full.yaml");
+    let json = serde_json::to_string(&c).unwrap();
+    assert!(
+        json.contains("\"policies\":{\"from-tor\":{\"name\":\"from-tor\""),
+        "{json}"
+    );
+    assert!(json.contains("\"import_policy\":\"from-tor\""), "{json}");
+    assert!(json.contains("\"64514:100\""), "{json}");
+}
+
+#[test]
+fn docs_policy_example_loads() {
+    let docs = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/config.md"),
+    )
+    .unwrap();
+    let section = docs.split("\n## Policies\n").nth(1).unwrap();
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .unwrap();
+    let c = ok(&format!("{BASE}{yaml}"));
+    assert_eq!(c.policies["from-tor"].terms.len(), 3);
+    assert_eq!(c.neighbors[0].import_policy.as_deref(), Some("from-tor"));
 }

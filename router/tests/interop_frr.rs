@@ -537,3 +537,131 @@ fn reload_resets_only_neighbours_whose_identity_changed_and_the_same_file_sends_
         "Established"
     );
 }
+
+const GR: &str = " bgp graceful-restart\n bgp graceful-restart preserve-fw-state\n";
+
+fn with_gr(config: String) -> String {
+    config.replacen(" bgp router-id", &format!("{GR} bgp router-id"), 1)
+}
+
+fn is_stale(route: &Value) -> bool {
+    route["stale"].as_bool().unwrap_or(false)
+}
+
+#[test]
+fn graceful_restart_of_perouterd_keeps_its_routes_at_frr_then_sweeps_what_is_gone() {
+    let t = topo();
+    let tor = Frr::start(&t.tor, &with_gr(tor_config(64512, "64514", "")));
+    let host = Frr::start(
+        &t.host,
+        &with_gr(host_config(
+            64515,
+            &["10.100.0.1/32", "10.100.0.2/32"],
+            &[],
+            "",
+        )),
+    );
+    let config = format!(
+        "gracefulRestart: {{restartTimeSeconds: 60, stalePathTimeSeconds: 60}}\n{}",
+        router_config("asn: 64512", "asn: 64515", "")
+    );
+    let mut r = Perouterd::start(&t.router, &config);
+    r.wait_established("192.168.11.2", 30);
+    r.wait_established("192.169.10.2", 30);
+    wait_for(20, "the host's routes at the ToR", || {
+        let v = tor.routes("ipv4 unicast");
+        (frr_route(&v, "10.100.0.1/32").is_some() && frr_route(&v, "10.100.0.2/32").is_some())
+            .then_some(())
+    });
+
+    // perouterd stops with graceful restart on: no NOTIFICATION, FRR keeps our routes stale.
+    r.stop();
+    let v = wait_for(15, "FRR to mark our routes stale", || {
+        let v = tor.routes("ipv4 unicast");
+        frr_route(&v, "10.100.0.1/32")
+            .filter(|x| is_stale(x))
+            .map(|_| v.clone())
+    });
+    assert!(frr_route(&v, "10.100.0.2/32").is_some());
+    assert_ne!(tor.neighbor_state("192.168.11.3"), "Established");
+    // While we are down, the host drops one of its routes.
+    host.configure(&[
+        "router bgp 64515",
+        "address-family ipv4 unicast",
+        "no network 10.100.0.2/32",
+    ]);
+
+    // We come back (R bit set, advertisement deferred until the peers' End-of-RIBs); FRR
+    // refreshes what we still have and sweeps the rest at our End-of-RIB.
+    r.start_again();
+    assert!(r.log().contains("restarting speaker"), "{}", r.log());
+    r.wait_established("192.168.11.2", 60);
+    r.wait_established("192.169.10.2", 60);
+    wait_for(
+        30,
+        "FRR to sweep the stale route and refresh the other",
+        || {
+            let v = tor.routes("ipv4 unicast");
+            let kept = frr_route(&v, "10.100.0.1/32").is_some_and(|x| !is_stale(x));
+            (kept && frr_route(&v, "10.100.0.2/32").is_none()).then_some(())
+        },
+    );
+    let n = tor.json("show bgp neighbors 192.168.11.3 json");
+    let gr = &n["192.168.11.3"]["gracefulRestartInfo"];
+    assert!(!gr.is_null(), "{n}");
+}
+
+#[test]
+fn graceful_restart_helper_keeps_frr_routes_while_it_restarts() {
+    let t = topo();
+    let tor_conf = |nets: &str| {
+        with_gr(tor_config(64512, "64514", "")).replace("  network 10.200.0.0/24\n", nets)
+    };
+    let tor = Frr::start(
+        &t.tor,
+        &tor_conf("  network 10.200.0.0/24\n  network 10.200.1.0/24\n"),
+    );
+    let host = Frr::start(&t.host, &host_config(64515, &["10.100.0.1/32"], &[], ""));
+    let r = Perouterd::start(&t.router, &router_config("asn: 64512", "asn: 64515", ""));
+    r.wait_established("192.168.11.2", 30);
+    wait_for(20, "the ToR's routes at the host", || {
+        let v = host.routes("ipv4 unicast");
+        (frr_route(&v, "10.200.0.0/24").is_some() && frr_route(&v, "10.200.1.0/24").is_some())
+            .then_some(())
+    });
+    let peer_gr = r.neighbor("192.168.11.2");
+    assert_eq!(peer_gr["summary"]["state"], "Established", "{peer_gr}");
+
+    // bgpd dies without a NOTIFICATION: we keep its routes, stale, and the host keeps them.
+    drop(tor);
+    let ours = wait_for(15, "our paths from the ToR to turn stale", || {
+        let v = r.routes("ipv4-unicast");
+        v.iter()
+            .find(|x| x["destination"] == "10.200.0.0/24")
+            .filter(|x| x["paths"][0]["stale"] == true)
+            .cloned()
+    });
+    assert_eq!(ours["paths"][0]["stale"], true);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let v = host.routes("ipv4 unicast");
+    assert!(
+        frr_route(&v, "10.200.0.0/24").is_some(),
+        "the host lost the route during the restart"
+    );
+    assert!(frr_route(&v, "10.200.1.0/24").is_some());
+
+    // bgpd comes back without 10.200.1.0/24: after its End-of-RIB we sweep that one only.
+    let tor = Frr::start(&t.tor, &tor_conf("  network 10.200.0.0/24\n"));
+    tor.wait_established("192.168.11.3", 60);
+    wait_for(30, "the stale route swept at the host", || {
+        let v = host.routes("ipv4 unicast");
+        (frr_route(&v, "10.200.1.0/24").is_none() && frr_route(&v, "10.200.0.0/24").is_some())
+            .then_some(())
+    });
+    let ours = r.routes("ipv4-unicast");
+    let route = ours
+        .iter()
+        .find(|x| x["destination"] == "10.200.0.0/24")
+        .unwrap();
+    assert_eq!(route["paths"][0]["stale"], false, "{route}");
+}

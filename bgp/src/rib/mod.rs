@@ -26,6 +26,8 @@ use bgp_wire::{
 };
 use serde::Serialize;
 
+use crate::policy::{Outcome, Policy};
+
 pub use attrs::{AttrPool, Attrs};
 pub use route::{Dest, Nlri};
 
@@ -130,6 +132,10 @@ pub struct PeerConfig {
     pub allowas_in: u8,
     /// Prefix limit per family.
     pub max_prefix: Option<MaxPrefix>,
+    /// Import policy (accept-all by default, OpenPERouter's `allowall`).
+    pub import: Arc<Policy>,
+    /// Export policy.
+    pub export: Arc<Policy>,
 }
 
 /// A prefix limit.
@@ -207,6 +213,30 @@ struct ExportGroup {
     extended_next_hop: FamilySet,
     local_addr: IpAddr,
     local_link_local: Option<Ipv6Addr>,
+    export: PolicyRef,
+}
+
+/// A policy compared and hashed by identity (the cache holds the `Arc`, so the address
+/// cannot be reused while the entry lives); every accept-all policy is the same.
+#[derive(Debug, Clone)]
+struct PolicyRef(Arc<Policy>);
+
+impl PartialEq for PolicyRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || (self.0.is_accept_all() && other.0.is_accept_all())
+    }
+}
+
+impl Eq for PolicyRef {}
+
+impl std::hash::Hash for PolicyRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if self.0.is_accept_all() {
+            0usize.hash(state);
+        } else {
+            (Arc::as_ptr(&self.0) as usize).hash(state);
+        }
+    }
 }
 
 impl ExportGroup {
@@ -220,6 +250,7 @@ impl ExportGroup {
             extended_next_hop: session.tx.extended_next_hop,
             local_addr: session.local_addr,
             local_link_local: session.local_link_local,
+            export: PolicyRef(config.export.clone()),
         }
     }
 }
@@ -232,6 +263,8 @@ struct ExportKey {
     attrs: usize,
     source: PeerId,
     family: Family,
+    /// The export policy term that matched (`None`: its default).
+    term: Option<usize>,
 }
 
 /// What was advertised for one destination: the NLRI and the exported attribute set.
@@ -694,7 +727,13 @@ impl Rib {
             // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
             base.local_pref = None;
         }
-        let mut interned: Vec<(NextHop, Arc<Attrs>)> = Vec::new();
+        // One import result per (policy term, next hop, family): every route of the UPDATE
+        // shares the attributes, so the outcome of a term is the same for all of them.
+        let import = config.import.clone();
+        let trivial = import.is_accept_all();
+        type Imported = Option<(Arc<Attrs>, u32)>;
+        type ImportKey = (Option<usize>, NextHop, Family);
+        let mut interned: Vec<(ImportKey, Imported)> = Vec::new();
         for (nlri, path_id, nh) in changes.announced {
             let dest = nlri.dest();
             let f = dest.family();
@@ -708,15 +747,46 @@ impl Rib {
                 }
                 continue;
             }
-            let set = match interned.iter().find(|(n, _)| *n == nh) {
-                Some((_, s)) => s.clone(),
+            let term = if trivial {
+                None
+            } else {
+                import.select(&dest, &base, &nh)
+            };
+            let key = (term, nh, f);
+            let imported = match interned.iter().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.clone(),
                 None => {
-                    let s = self.pool.intern(base.clone(), nh);
-                    interned.push((nh, s.clone()));
-                    s
+                    let v = if trivial {
+                        Some((self.pool.intern(base.clone(), nh), 0))
+                    } else {
+                        match import.apply_selected(term, f, &base, &nh) {
+                            Outcome::Reject => None,
+                            Outcome::Accept {
+                                attrs,
+                                next_hop,
+                                weight,
+                            } => Some((
+                                self.pool.intern(
+                                    attrs.map(|b| *b).unwrap_or_else(|| base.clone()),
+                                    next_hop.unwrap_or(nh),
+                                ),
+                                weight.unwrap_or(0),
+                            )),
+                        }
+                    };
+                    interned.push((key, v.clone()));
+                    v
                 }
             };
-            let added = self.insert_path(dest, source.clone(), path_id, nlri, set, 0);
+            let Some((set, weight)) = imported else {
+                // Refused by the import policy: as if withdrawn.
+                out.filtered = out.filtered.saturating_add(1);
+                if self.remove_path(dest, id, path_id) {
+                    out.withdrawn = out.withdrawn.saturating_add(1);
+                }
+                continue;
+            };
+            let added = self.insert_path(dest, source.clone(), path_id, nlri, set, weight);
             out.announced = out.announced.saturating_add(1);
             if added {
                 if let (Some(p), Some(limit)) = (self.peers.get(&id), config.max_prefix) {
@@ -929,11 +999,19 @@ impl Rib {
                 Some(path) if path.source.peer != id => {
                     // Update groups: peers whose export is computed the same way share one
                     // result per (attribute set, source, family).
+                    let term = if config.export.is_accept_all() {
+                        None
+                    } else {
+                        config
+                            .export
+                            .select(&dest, &path.attrs.attrs, &path.attrs.next_hop)
+                    };
                     let key = ExportKey {
                         group: group.clone(),
                         attrs: Arc::as_ptr(&path.attrs) as usize,
                         source: path.source.peer,
                         family,
+                        term,
                     };
                     let cached = self
                         .export_cache
@@ -953,6 +1031,7 @@ impl Rib {
                                 &session,
                                 path,
                                 family,
+                                term,
                             );
                             if self.export_cache.len() >= EXPORT_CACHE_MAX {
                                 self.export_cache.clear();
@@ -1088,6 +1167,11 @@ impl Rib {
         self.pool.live()
     }
 
+    /// A peer's configuration as the RIB applies it.
+    pub fn peer_config(&self, id: PeerId) -> Option<&PeerConfig> {
+        self.peers.get(&id).map(|p| &p.config)
+    }
+
     /// A peer's counters.
     pub fn counters(&self, id: PeerId) -> Option<PeerCounters> {
         self.peers.get(&id).map(|p| p.counters)
@@ -1108,6 +1192,7 @@ fn b_family(b: &NlriBuilder) -> Option<Family> {
 
 /// The attributes of `path` as sent to a peer, or `None` when it must not be sent there
 /// (RFC 4271 §9.2, RFC 4456 §8).
+#[allow(clippy::too_many_arguments)]
 fn export(
     pool: &mut AttrPool,
     rib: &RibConfig,
@@ -1115,6 +1200,7 @@ fn export(
     session: &SessionInfo,
     path: &Path,
     family: Family,
+    term: Option<usize>,
 ) -> Option<Arc<Attrs>> {
     let from = &path.source;
     let local = from.peer == LOCAL;
@@ -1123,7 +1209,26 @@ fn export(
         // iBGP split horizon: only a route reflector passes iBGP routes to iBGP peers.
         return None;
     }
-    let mut a = path.attrs.attrs.clone();
+    // The export policy sees the route as we hold it, before our own AS is prepended (as
+    // FRR's outbound route-maps do); a next hop it sets wins over next-hop-self.
+    let (mut a, policy_next_hop) = if peer.export.is_accept_all() {
+        (path.attrs.attrs.clone(), None)
+    } else {
+        match peer
+            .export
+            .apply_selected(term, family, &path.attrs.attrs, &path.attrs.next_hop)
+        {
+            Outcome::Reject => return None,
+            Outcome::Accept {
+                attrs, next_hop, ..
+            } => (
+                attrs
+                    .map(|b| *b)
+                    .unwrap_or_else(|| path.attrs.attrs.clone()),
+                next_hop,
+            ),
+        }
+    };
     let mut next_hop = path.attrs.next_hop;
     let self_nh = match peer.next_hop_self {
         _ if peer.ebgp => family != Family::L2vpnEvpn,
@@ -1186,6 +1291,9 @@ fn export(
     }
     if a.origin.is_none() {
         a.origin = Some(bgp_wire::Origin::Igp);
+    }
+    if let Some(nh) = policy_next_hop {
+        next_hop = nh;
     }
     Some(pool.intern(a, next_hop))
 }

@@ -34,6 +34,9 @@ struct Args {
     /// the API reload).
     #[arg(long, default_value_t = 2)]
     watch_seconds: u64,
+    /// Directory for state kept across restarts (the graceful-restart marker).
+    #[arg(long, default_value = "/run/perouterd")]
+    state_dir: PathBuf,
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -79,27 +82,9 @@ fn main() -> anyhow::Result<()> {
         api_socket: Some(args.api_socket),
         metrics: args.metrics,
         watch_interval: (args.watch_seconds > 0).then(|| Duration::from_secs(args.watch_seconds)),
+        state_dir: args.state_dir,
     };
-    runtime.block_on(async move {
-        tokio::select! {
-            r = daemon::run(opts) => r,
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("interrupted: stopping");
-                Ok(())
-            }
-            _ = sigterm() => {
-                tracing::info!("SIGTERM: stopping");
-                Ok(())
-            }
-        }
-    })
-}
-
-async fn sigterm() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut s) => {
-            s.recv().await;
-        }
-        Err(_) => std::future::pending().await,
-    }
+    // SIGTERM and SIGINT are handled by the daemon, which closes sessions as configured
+    // (graceful restart or Cease) before `run` returns.
+    runtime.block_on(daemon::run(opts))
 }

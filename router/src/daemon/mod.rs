@@ -29,8 +29,8 @@ use bgp::rib::{self, PeerConfig, PeerId, Rib, RibConfig, SessionInfo};
 use bgp::session::{self, SessionCommand, SessionConfig, SessionEvent};
 use bgp::transport::{self, Listener, SocketOptions};
 use bgp::wire::notification::{cease, code};
-use bgp::wire::open::ExtendedNextHopEntry;
-use bgp::wire::{Capability, Family, Message, Notification, Open, PeerType};
+use bgp::wire::open::{ExtendedNextHopEntry, GrFamily, GracefulRestart as GrCap};
+use bgp::wire::{Capability, Family, FamilySet, Message, Notification, Open, PeerType};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
@@ -50,6 +50,9 @@ pub struct Options {
     pub metrics: Option<SocketAddr>,
     /// How often the configuration file is checked for changes (`None`: never).
     pub watch_interval: Option<Duration>,
+    /// Where the graceful-restart marker lives: written when the daemon stops with graceful
+    /// restart on, read at start to know it is restarting (R bit, deferred advertisement).
+    pub state_dir: PathBuf,
 }
 
 /// What the actor is told.
@@ -73,6 +76,8 @@ pub enum Input {
     },
     /// An API request.
     Api(Request, oneshot::Sender<Reply>),
+    /// Stop the daemon; the reply is sent once sessions are closed as they should be.
+    Terminate(oneshot::Sender<()>),
 }
 
 /// API requests the actor answers.
@@ -164,11 +169,62 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         tokio::spawn(http::serve_metrics(l, tx.clone()));
     }
     spawn_reload_triggers(&opts, tx.clone())?;
+    let t = tx.clone();
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot install the SIGTERM handler");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+        }
+        let (reply, _) = oneshot::channel();
+        let _ = t.send(Input::Terminate(reply)).await;
+    });
 
+    let restarting = restart_marker(&opts.state_dir, &config);
     let mut actor = Actor::new(config, opts.config_path.clone(), listeners, tx);
+    actor.state_dir = opts.state_dir.clone();
+    if restarting {
+        tracing::info!("graceful restart: restarting speaker (R bit set, advertisement deferred until End-of-RIB)");
+        actor.restarting = true;
+        actor.rib.defer();
+        let defer_for = actor
+            .config
+            .graceful_restart
+            .as_ref()
+            .map(|g| u64::from(g.restart_time))
+            .unwrap_or(120);
+        actor.arm(Duration::from_secs(defer_for), Timer::Deferral);
+    }
     actor.apply_initial();
     actor.run(rx).await;
+    // Let the session tasks write their NOTIFICATIONs before the runtime goes away.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tracing::info!("stopped");
     Ok(())
+}
+
+const RESTART_MARKER: &str = "graceful-restart";
+
+/// Whether a graceful-restart marker left by the previous run is younger than the restart
+/// time: then this start is a graceful restart. The marker is consumed.
+fn restart_marker(dir: &std::path::Path, config: &Config) -> bool {
+    let path = dir.join(RESTART_MARKER);
+    let age = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok());
+    let _ = std::fs::remove_file(&path);
+    match (age, &config.graceful_restart) {
+        (Some(age), Some(gr)) => age < Duration::from_secs(u64::from(gr.restart_time)),
+        _ => false,
+    }
 }
 
 /// SIGHUP and (optionally) a file watcher, both asking the actor to reload.
@@ -247,6 +303,23 @@ struct Peer {
     last_error: Option<String>,
     admin_down: bool,
     session_resets: u64,
+    /// The peer's graceful restart capability in its last OPEN.
+    peer_gr: Option<GrCap>,
+    /// End-of-RIB received per family on the current session.
+    eor_received: FamilySet,
+    /// Stale paths are kept for a restarting peer (graceful restart helper).
+    helping: bool,
+}
+
+/// Timers the actor runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    /// The peer did not come back within its restart time: drop its stale paths.
+    Restart { peer: PeerId, generation: u64 },
+    /// The restarted peer did not send End-of-RIB within the stale-path time.
+    Stale { peer: PeerId, generation: u64 },
+    /// Restarting speaker: stop waiting for End-of-RIBs.
+    Deferral,
 }
 
 struct Actor {
@@ -259,6 +332,11 @@ struct Actor {
     tx: mpsc::Sender<Input>,
     listeners: Vec<Arc<Listener>>,
     started: Instant,
+    timers: Vec<(Instant, Timer)>,
+    /// This run is a graceful restart (R bit in OPENs until the deferral ends).
+    restarting: bool,
+    state_dir: PathBuf,
+    terminated: bool,
 }
 
 fn rib_config(c: &Config) -> RibConfig {
@@ -269,8 +347,17 @@ fn rib_config(c: &Config) -> RibConfig {
     }
 }
 
-fn peer_config(n: &Neighbor, addr: IpAddr) -> PeerConfig {
+fn peer_config(c: &Config, n: &Neighbor, addr: IpAddr) -> PeerConfig {
+    // Names were checked at load: a missing policy cannot happen; accept-all stands in.
+    let policy = |name: &Option<String>| {
+        name.as_deref()
+            .and_then(|x| c.policy(x))
+            .cloned()
+            .unwrap_or_default()
+    };
     PeerConfig {
+        import: policy(&n.import_policy),
+        export: policy(&n.export_policy),
         addr,
         local_as: n.local_as,
         ebgp: n.is_external(),
@@ -289,7 +376,7 @@ fn peer_config(n: &Neighbor, addr: IpAddr) -> PeerConfig {
 }
 
 /// The OPEN we send to `n`.
-fn local_open(c: &Config, n: &Neighbor, remote: IpAddr) -> Open {
+fn local_open(c: &Config, n: &Neighbor, remote: IpAddr, restarting: bool) -> Open {
     let mut caps: Vec<Capability> = n
         .families
         .iter()
@@ -318,6 +405,29 @@ fn local_open(c: &Config, n: &Neighbor, remote: IpAddr) -> Open {
             caps.push(Capability::ExtendedNextHop(entries));
         }
     }
+    match &c.graceful_restart {
+        // RFC 4724: R while restarting; F for every family, as FRR's `preserve-fw-state`
+        // (OpenPERouter's rendering) claims.
+        Some(gr) => caps.push(Capability::GracefulRestart(GrCap {
+            flags: if restarting { GrCap::RESTART } else { 0 },
+            restart_time: gr.restart_time.min(0x0fff),
+            families: n
+                .families
+                .iter()
+                .map(|f| GrFamily {
+                    afi_safi: f.afi_safi(),
+                    flags: 0x80,
+                })
+                .collect(),
+        })),
+        // Helper only (FRR's default mode): the capability without families tells the peer
+        // we keep its routes across its restarts, and makes it send End-of-RIB.
+        None => caps.push(Capability::GracefulRestart(GrCap {
+            flags: 0,
+            restart_time: 120,
+            families: vec![],
+        })),
+    }
     Open::new(n.local_as, n.hold_time, c.router_id, caps)
 }
 
@@ -342,7 +452,13 @@ fn socket_options(n: &Neighbor) -> SocketOptions {
     }
 }
 
-fn session_config(c: &Config, n: &Neighbor, addr: IpAddr, passive: bool) -> SessionConfig {
+fn session_config(
+    c: &Config,
+    n: &Neighbor,
+    addr: IpAddr,
+    passive: bool,
+    restarting: bool,
+) -> SessionConfig {
     let (peer_as, peer_type) = match n.remote_as {
         RemoteAs::Asn(a) => (Some(a), None),
         RemoteAs::External => (None, Some(PeerType::External)),
@@ -350,7 +466,7 @@ fn session_config(c: &Config, n: &Neighbor, addr: IpAddr, passive: bool) -> Sess
     };
     SessionConfig {
         fsm: FsmConfig {
-            local_open: local_open(c, n, addr),
+            local_open: local_open(c, n, addr, restarting),
             peer_as,
             peer_type,
             min_hold_time: 3,
@@ -388,6 +504,88 @@ impl Actor {
             tx,
             listeners,
             started: Instant::now(),
+            timers: Vec::new(),
+            restarting: false,
+            state_dir: PathBuf::from("/run/perouterd"),
+            terminated: false,
+        }
+    }
+
+    fn arm(&mut self, after: Duration, t: Timer) {
+        self.timers.retain(|(_, x)| *x != t);
+        self.timers.push((Instant::now() + after, t));
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        self.timers.iter().map(|(at, _)| *at).min()
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        let due: Vec<Timer> = self
+            .timers
+            .iter()
+            .filter(|(at, _)| *at <= now)
+            .map(|(_, t)| *t)
+            .collect();
+        self.timers.retain(|(at, _)| *at > now);
+        for t in due {
+            match t {
+                Timer::Restart { peer, generation } | Timer::Stale { peer, generation } => {
+                    let Some(p) = self.peers.get_mut(&peer) else {
+                        continue;
+                    };
+                    // A newer session of the peer owns its paths now, unless it is the one
+                    // the stale timer was armed for.
+                    let current = match t {
+                        Timer::Restart { .. } => p.helping && p.state != State::Established,
+                        _ => p.helping && p.generation == generation,
+                    };
+                    if !current {
+                        continue;
+                    }
+                    p.helping = false;
+                    let mut swept = 0usize;
+                    for f in Family::ALL {
+                        swept = swept.saturating_add(self.rib.sweep_stale(peer, f));
+                    }
+                    tracing::info!(peer = %peer, swept, timer = ?t, "graceful restart: stale paths removed on timer");
+                }
+                Timer::Deferral => self.end_deferral("deferral timer"),
+            }
+        }
+    }
+
+    fn end_deferral(&mut self, why: &str) {
+        if self.rib.deferring() {
+            tracing::info!(
+                reason = why,
+                "graceful restart: best paths are advertised now"
+            );
+            self.rib.end_deferral();
+        }
+        self.restarting = false;
+        self.timers.retain(|(_, t)| *t != Timer::Deferral);
+    }
+
+    /// Restarting speaker: every configured peer is up and has sent End-of-RIB for each
+    /// family it carries.
+    fn check_deferral(&mut self) {
+        if !self.rib.deferring() {
+            return;
+        }
+        let all = self
+            .peers
+            .values()
+            .filter(|p| !p.dynamic && !p.admin_down && p.addr.is_some())
+            .all(|p| {
+                p.state == State::Established
+                    && p.negotiation
+                        .as_ref()
+                        .is_some_and(|n| n.families.iter().all(|f| p.eor_received.contains(f)))
+            });
+        if all {
+            self.end_deferral("End-of-RIB from every peer");
         }
     }
 
@@ -402,21 +600,26 @@ impl Actor {
     async fn run(&mut self, mut rx: mpsc::Receiver<Input>) {
         let mut blocked = false;
         loop {
-            let input = if blocked {
-                tokio::select! {
-                    i = rx.recv() => i,
-                    () = tokio::time::sleep(Duration::from_millis(5)) => {
-                        blocked = self.pump();
-                        continue;
-                    }
+            let retry = blocked.then(|| Instant::now() + Duration::from_millis(5));
+            let wake = match (retry, self.next_timer()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let input = tokio::select! {
+                i = rx.recv() => i,
+                () = sleep_until(wake) => {
+                    self.fire_timers();
+                    blocked = self.pump();
+                    continue;
                 }
-            } else {
-                rx.recv().await
             };
             let Some(input) = input else {
                 return;
             };
             self.handle(input);
+            if self.terminated {
+                return;
+            }
             // Take what is already queued before sending: changes coalesce per destination.
             for _ in 0..1024 {
                 match rx.try_recv() {
@@ -476,6 +679,38 @@ impl Actor {
                 let answer = self.request(req);
                 let _ = reply.send(answer);
             }
+            Input::Terminate(reply) => {
+                self.terminate();
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    /// Stops the daemon. With graceful restart on, sessions are dropped without a
+    /// NOTIFICATION and a marker is left so the next start is a graceful restart: peers keep
+    /// our routes meanwhile (RFC 4724). Otherwise every session gets Cease / Administrative
+    /// Shutdown.
+    fn terminate(&mut self) {
+        self.terminated = true;
+        if self.config.graceful_restart.is_some() {
+            let _ = std::fs::create_dir_all(&self.state_dir);
+            match std::fs::write(self.state_dir.join(RESTART_MARKER), b"") {
+                Ok(()) => {
+                    tracing::info!(dir = %self.state_dir.display(), "graceful restart: marker written, sessions dropped without NOTIFICATION")
+                }
+                Err(e) => tracing::warn!(error = %e, "graceful restart marker not written"),
+            }
+            for p in self.peers.values_mut() {
+                if let Some(cmd) = p.cmd.take() {
+                    let _ = cmd.try_send(SessionCommand::Abort);
+                }
+            }
+        } else {
+            let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+            for id in ids {
+                let n = Notification::new(code::CEASE, cease::ADMIN_SHUTDOWN, vec![]);
+                self.stop_session(id, Some(n));
+            }
         }
     }
 
@@ -512,9 +747,12 @@ impl Actor {
             last_error: None,
             admin_down: false,
             session_resets: 0,
+            peer_gr: None,
+            eor_received: FamilySet::EMPTY,
+            helping: false,
         };
         if let Some(a) = addr {
-            if let Err(e) = self.rib.add_peer(id, peer_config(n, a)) {
+            if let Err(e) = self.rib.add_peer(id, peer_config(&self.config, n, a)) {
                 tracing::error!(error = %e, "rib refused a peer");
                 return;
             }
@@ -528,7 +766,7 @@ impl Actor {
         self.next_generation = self.next_generation.saturating_add(1);
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (ev_tx, mut ev_rx) = mpsc::channel(64);
-        let cfg = session_config(&self.config, &peer.neighbor, addr, passive);
+        let cfg = session_config(&self.config, &peer.neighbor, addr, passive, self.restarting);
         tokio::spawn(session::run(cfg, cmd_rx, ev_tx));
         let tx = self.tx.clone();
         tokio::spawn(async move {
@@ -594,7 +832,11 @@ impl Actor {
                         return;
                     }
                     let id = self.alloc_id();
-                    if self.rib.add_peer(id, peer_config(&n, addr)).is_err() {
+                    if self
+                        .rib
+                        .add_peer(id, peer_config(&self.config, &n, addr))
+                        .is_err()
+                    {
                         return;
                     }
                     let mut peer = Peer {
@@ -612,6 +854,9 @@ impl Actor {
                         last_error: None,
                         admin_down: false,
                         session_resets: 0,
+                        peer_gr: None,
+                        eor_received: FamilySet::EMPTY,
+                        helping: false,
                     };
                     self.start_session(id, &mut peer, addr, true);
                     tracing::info!(peer = %addr, range = %n.target, "dynamic peer accepted");
@@ -668,12 +913,45 @@ impl Actor {
                     remote_addr: transport::canonical(remote.ip()),
                 };
                 tracing::info!(peer = %remote, asn = n.peer_as, "peer established");
+                let gr = n.peer_graceful_restart.clone();
+                p.peer_gr = gr.clone();
+                p.eor_received = FamilySet::EMPTY;
                 p.negotiation = Some(n);
                 p.state = State::Established;
                 p.since = Instant::now();
+                let helping = p.helping;
                 if let Err(e) = self.rib.peer_up(id, info) {
                     tracing::error!(peer = %id, error = %e, "rib peer up");
                 }
+                if helping {
+                    // RFC 4724 §4.2: families the restarted peer no longer preserves
+                    // forwarding for lose their stale paths now; the others wait for its
+                    // End-of-RIB or the stale-path timer.
+                    for f in Family::ALL {
+                        let kept = gr.as_ref().is_some_and(|g| {
+                            g.families
+                                .iter()
+                                .any(|x| x.afi_safi == f.afi_safi() && x.forwarding_preserved())
+                        });
+                        if !kept {
+                            self.rib.sweep_stale(id, f);
+                        }
+                    }
+                    let stale = self
+                        .config
+                        .graceful_restart
+                        .as_ref()
+                        .map(|g| g.stale_path_time)
+                        .unwrap_or(360);
+                    self.arm(
+                        Duration::from_secs(u64::from(stale)),
+                        Timer::Stale {
+                            peer: id,
+                            generation,
+                        },
+                    );
+                }
+                self.check_deferral();
             }
             SessionEvent::Message(received) => self.message(id, *received),
             SessionEvent::Down(reason) => {
@@ -682,9 +960,46 @@ impl Actor {
                     p.session_resets = p.session_resets.saturating_add(1);
                 }
                 p.last_error = Some(reason_text(&reason));
+                let families = p
+                    .negotiation
+                    .as_ref()
+                    .map(|n| n.families)
+                    .unwrap_or_default();
                 p.negotiation = None;
                 let dynamic = p.dynamic;
-                let _ = self.rib.peer_down(id);
+                // Graceful restart helper (RFC 4724 §4.2): the transport failed (no
+                // NOTIFICATION) and the peer advertised graceful restart: keep its paths of
+                // the families it listed, stale, for its restart time.
+                let gr = match (&reason, &p.peer_gr) {
+                    (DownReason::TransportFailed, Some(g)) if !dynamic => Some(g.clone()),
+                    _ => None,
+                };
+                match gr {
+                    Some(g) => {
+                        let mut keep = FamilySet::EMPTY;
+                        for f in g.families.iter().filter_map(|x| x.afi_safi.family()) {
+                            if families.contains(f) {
+                                keep.insert(f);
+                            }
+                        }
+                        p.helping = true;
+                        let kept = self.rib.peer_down_graceful(id, keep).unwrap_or(0);
+                        tracing::info!(peer = %id, kept, restart_time = g.restart_time, "graceful restart helper: keeping stale paths");
+                        self.arm(
+                            Duration::from_secs(u64::from(g.restart_time)),
+                            Timer::Restart {
+                                peer: id,
+                                generation,
+                            },
+                        );
+                    }
+                    None => {
+                        if let Some(p) = self.peers.get_mut(&id) {
+                            p.helping = false;
+                        }
+                        let _ = self.rib.peer_down(id);
+                    }
+                }
                 if dynamic {
                     self.remove_peer(id);
                 }
@@ -700,6 +1015,9 @@ impl Actor {
                 }
                 match self.rib.apply(id, &u, &received.verdict) {
                     Ok(applied) => {
+                        if let Some(f) = applied.end_of_rib.and_then(|a| a.family()) {
+                            self.end_of_rib(id, f);
+                        }
                         if let Some((family, count, limit)) = applied.max_prefix {
                             tracing::warn!(peer = %id, %family, count, limit = limit.limit, "prefix limit exceeded");
                             if !limit.warning_only {
@@ -725,6 +1043,29 @@ impl Actor {
             }
             Message::Open(_) | Message::Keepalive | Message::Notification(_) => {}
         }
+    }
+
+    /// End-of-RIB from peer `id` for `family`: sweep what stayed stale, and maybe end our
+    /// own deferral.
+    fn end_of_rib(&mut self, id: PeerId, family: Family) {
+        let Some(p) = self.peers.get_mut(&id) else {
+            return;
+        };
+        p.eor_received.insert(family);
+        if p.helping {
+            let swept = self.rib.sweep_stale(id, family);
+            tracing::info!(peer = %id, %family, swept, "graceful restart: End-of-RIB, stale paths swept");
+            if let Some(p) = self.peers.get_mut(&id) {
+                let done = p
+                    .negotiation
+                    .as_ref()
+                    .is_some_and(|n| n.families.iter().all(|f| p.eor_received.contains(f)));
+                if done {
+                    p.helping = false;
+                }
+            }
+        }
+        self.check_deferral();
     }
 
     /// Installs TCP-MD5 keys for every neighbour with a password on every listener.
@@ -883,7 +1224,9 @@ impl Actor {
                         if let Some(p) = self.peers.get_mut(&id) {
                             p.neighbor = m.clone();
                             if let Some(a) = p.addr {
-                                let _ = self.rib.set_peer_config(id, peer_config(m, a));
+                                let _ = self
+                                    .rib
+                                    .set_peer_config(id, peer_config(&self.config, m, a));
                             }
                         }
                     }
@@ -895,6 +1238,27 @@ impl Actor {
             if !old.contains_key(key) {
                 report.added.push(key.to_string());
                 self.add_neighbor(m);
+            }
+        }
+        // A policy's body may change under the same name: re-export where it matters.
+        let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        for id in ids {
+            let Some(p) = self.peers.get(&id) else {
+                continue;
+            };
+            let Some(a) = p.addr else {
+                continue;
+            };
+            let wanted = peer_config(&self.config, &p.neighbor, a);
+            if self.rib.peer_config(id).is_some_and(|c| *c != wanted) {
+                let key = p.key.to_string();
+                let _ = self.rib.set_peer_config(id, wanted);
+                if !report.updated.contains(&key)
+                    && !report.added.contains(&key)
+                    && !report.reset.contains(&key)
+                {
+                    report.updated.push(key);
+                }
             }
         }
         self.install_md5();
@@ -912,6 +1276,13 @@ impl Actor {
             .filter(|(_, p)| &p.key == key)
             .map(|(id, _)| *id)
             .collect()
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

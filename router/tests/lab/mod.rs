@@ -387,6 +387,7 @@ pub struct Perouterd {
     pub dir: Scratch,
     pub config: PathBuf,
     pub socket: PathBuf,
+    pub ns: String,
 }
 
 impl Perouterd {
@@ -395,27 +396,69 @@ impl Perouterd {
         let config = dir.0.join("perouterd.yaml");
         std::fs::write(&config, yaml).unwrap();
         let socket = dir.0.join("api.sock");
-        let mut cmd = ns.command(env!("CARGO_BIN_EXE_perouterd"));
-        cmd.arg("--config")
-            .arg(&config)
-            .arg("--api-socket")
-            .arg(&socket)
-            .args(["--watch-seconds", "0", "--log-level", "debug"]);
-        let proc = Proc::spawn(cmd, "perouterd", &dir.0.join("perouterd.log"));
+        let proc = Perouterd::spawn(&ns.name, &dir.0, &config, &socket);
         let mut p = Perouterd {
             proc,
             dir,
             config,
             socket,
+            ns: ns.name.clone(),
         };
+        p.wait_api();
+        p
+    }
+
+    fn spawn(ns: &str, dir: &Path, config: &Path, socket: &Path) -> Proc {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_perouterd")])
+            .arg("--config")
+            .arg(config)
+            .arg("--api-socket")
+            .arg(socket)
+            .arg("--state-dir")
+            .arg(dir)
+            .args(["--watch-seconds", "0", "--log-level", "debug"]);
+        // Append: a restarted daemon keeps the earlier log.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("perouterd.log"))
+            .unwrap();
+        let err = log.try_clone().unwrap();
+        let child = cmd
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start perouterd: {e}"));
+        Proc {
+            child,
+            name: "perouterd".into(),
+        }
+    }
+
+    fn wait_api(&mut self) {
         for _ in 0..100 {
-            if p.try_ctl(&["show", "bgp", "summary"]).is_some() {
-                return p;
+            if self.try_ctl(&["show", "bgp", "summary"]).is_some() {
+                return;
             }
-            assert!(p.proc.running(), "perouterd exited:\n{}", p.log());
+            assert!(self.proc.running(), "perouterd exited:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("perouterd's API did not come up in 10 s:\n{}", p.log());
+        panic!("perouterd's API did not come up in 10 s:\n{}", self.log());
+    }
+
+    /// SIGTERM, then waits for the process to exit.
+    pub fn stop(&mut self) {
+        self.proc.signal("TERM");
+        wait_for(10, "perouterd to exit", || {
+            (!self.proc.running()).then_some(())
+        });
+    }
+
+    /// Starts the daemon again with the same files (configuration, state directory).
+    pub fn start_again(&mut self) {
+        self.proc = Perouterd::spawn(&self.ns, &self.dir.0, &self.config, &self.socket);
+        self.wait_api();
     }
 
     pub fn try_ctl(&self, args: &[&str]) -> Option<String> {
