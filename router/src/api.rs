@@ -85,6 +85,15 @@ pub struct Neighbor {
     pub peer_hold_time: Option<u16>,
     /// Route refresh negotiated.
     pub route_refresh: bool,
+    /// Families received with ADD-PATH identifiers.
+    pub add_path_rx: Vec<String>,
+    /// Families sent with ADD-PATH identifiers.
+    pub add_path_tx: Vec<String>,
+    /// The peer advertised graceful restart (it keeps our routes across our restarts and we
+    /// keep its routes across its restarts).
+    pub graceful_restart: bool,
+    /// Paths of the peer kept stale while it restarts.
+    pub stale_paths: usize,
     /// The peer's hostname (FQDN capability).
     pub peer_hostname: Option<String>,
     /// Times the session went down.

@@ -165,6 +165,24 @@ pub struct Neighbor {
     pub import_policy: Option<String>,
     /// Name of the policy applied to routes sent (`exportPolicy`); `None` = accept all.
     pub export_policy: Option<String>,
+    /// ADD-PATH (RFC 7911) for every family of the neighbour (`addPath`, perouterd extension).
+    pub add_path: AddPath,
+}
+
+/// ADD-PATH capability to advertise (`addPath`): what we offer; each direction is used when
+/// the peer offers the other side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AddPath {
+    /// No ADD-PATH (the default).
+    #[default]
+    Off,
+    /// Receive several paths per prefix.
+    Receive,
+    /// Send path identifiers (perouterd sends its best path, with identifier 1).
+    Send,
+    /// Both.
+    Both,
 }
 
 /// Who a neighbour is: exactly one of `address`, `interface`, `listenRange`.
@@ -346,6 +364,7 @@ impl Neighbor {
             description: _,
             import_policy: _,
             export_policy: _,
+            add_path,
         } = self;
         *target != other.target
             || *remote_as != other.remote_as
@@ -360,6 +379,7 @@ impl Neighbor {
             || *families != other.families
             || *route_reflector_client != other.route_reflector_client
             || *passive != other.passive
+            || *add_path != other.add_path
     }
 }
 
@@ -641,6 +661,7 @@ struct RawNeighbor {
     description: Option<String>,
     import_policy: Option<String>,
     export_policy: Option<String>,
+    add_path: Option<AddPath>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -1859,6 +1880,7 @@ fn neighbor(
             description: description?,
             import_policy: import_policy?,
             export_policy: export_policy?,
+            add_path: rn.add_path.unwrap_or_default(),
         })
     })();
     (target, built)

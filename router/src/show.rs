@@ -98,6 +98,21 @@ pub fn neighbors(list: &[Neighbor]) -> String {
             },
             if n.route_refresh { "yes" } else { "no" }
         );
+        if !n.add_path_rx.is_empty() || !n.add_path_tx.is_empty() {
+            let _ = writeln!(
+                o,
+                "  ADD-PATH: receive {}; send {}",
+                n.add_path_rx.join(", "),
+                n.add_path_tx.join(", ")
+            );
+        }
+        if n.graceful_restart || n.stale_paths > 0 {
+            let _ = writeln!(
+                o,
+                "  Graceful restart: peer capable; {} stale paths kept",
+                n.stale_paths
+            );
+        }
         for (f, c) in n.received_per_family.iter().filter(|(_, c)| *c > 0) {
             let _ = writeln!(o, "  {f}: {c} accepted prefixes");
         }

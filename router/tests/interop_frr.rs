@@ -665,3 +665,141 @@ fn graceful_restart_helper_keeps_frr_routes_while_it_restarts() {
         .unwrap();
     assert_eq!(route["paths"][0]["stale"], false, "{route}");
 }
+
+/// A GoBGP speaker in the router's namespace at `local`, AS `asn`, peering with the FRR ToR
+/// and announcing `prefix`.
+fn gobgp_speaker(ns: &Netns, local: &str, asn: u32, api: u16, prefix: &str) -> lab::Gobgp {
+    let g = lab::Gobgp::start_with_api(
+        ns,
+        &format!(
+            "[global.config]\n  as = {asn}\n  router-id = \"{local}\"\n  port = -1\n\
+             [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.2\"\n    peer-as = 64512\n\
+             [neighbors.transport.config]\n    local-address = \"{local}\"\n\
+             [neighbors.timers.config]\n    connect-retry = 1\n\
+             [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv4-unicast\"\n"
+        ),
+        api,
+    );
+    g.cli(&["global", "rib", "add", "-a", "ipv4", prefix]);
+    g
+}
+
+#[test]
+fn add_path_receives_every_frr_path_and_sends_path_identifiers() {
+    let t = topo();
+    // Two more speakers on the ToR's link give the ToR two paths to 10.50.0.0/24.
+    t.router.addr("uplink", "192.168.11.4/24");
+    t.router.addr("uplink", "192.168.11.5/24");
+    let tor = Frr::start(
+        &t.tor,
+        "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\
+         bgp bestpath as-path multipath-relax\n\
+         neighbor 192.168.11.3 remote-as 64514\n neighbor 192.168.11.4 remote-as 65001\n neighbor 192.168.11.5 remote-as 65002\n\
+         address-family ipv4 unicast\n  neighbor 192.168.11.3 activate\n  neighbor 192.168.11.3 addpath-tx-all-paths\n\
+           neighbor 192.168.11.4 activate\n  neighbor 192.168.11.5 activate\n exit-address-family\n",
+    );
+    let _a = gobgp_speaker(&t.router, "192.168.11.4", 65001, 50061, "10.50.0.0/24");
+    let _b = gobgp_speaker(&t.router, "192.168.11.5", 65002, 50062, "10.50.0.0/24");
+    let host = Frr::start(&t.host, &host_config(64515, &["10.100.0.1/32"], &[], ""));
+    let r = Perouterd::start(
+        &t.router,
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: 192.168.11.2\n  asn: 64512\n  addPath: both\n\
+         - address: 192.169.10.2\n  asn: 64515\n",
+    );
+    r.wait_established("192.168.11.2", 30);
+    r.wait_established("192.169.10.2", 30);
+    let n = r.neighbor("192.168.11.2");
+    assert_eq!(n["add_path_rx"], serde_json::json!(["ipv4-unicast"]), "{n}");
+    assert_eq!(n["add_path_tx"], serde_json::json!(["ipv4-unicast"]), "{n}");
+    // Both of the ToR's paths arrive, each with its own path identifier.
+    let route = wait_for(30, "two paths to 10.50.0.0/24 from the ToR", || {
+        r.routes("ipv4-unicast")
+            .into_iter()
+            .find(|x| x["destination"] == "10.50.0.0/24")
+            .filter(|x| {
+                x["paths"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().filter(|p| p["from"] == "192.168.11.2").count() == 2)
+            })
+    });
+    // (The host sends the route back too, through allowas-in: only the ToR's paths count.)
+    let paths: Vec<&Value> = route["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["from"] == "192.168.11.2")
+        .collect();
+    let ids: Vec<u64> = paths
+        .iter()
+        .map(|p| p["detail"]["path_id"].as_u64().unwrap())
+        .collect();
+    assert_ne!(ids[0], ids[1], "{route}");
+    let as_paths: Vec<&str> = paths
+        .iter()
+        .map(|p| p["as_path"].as_str().unwrap())
+        .collect();
+    assert!(
+        as_paths.contains(&"64512 65001") && as_paths.contains(&"64512 65002"),
+        "{as_paths:?}"
+    );
+    // What we send carries path identifiers, and FRR decodes it.
+    wait_for(20, "the host's route at the ToR over ADD-PATH", || {
+        frr_route(&tor.routes("ipv4 unicast"), "10.100.0.1/32").map(|_| ())
+    });
+    let v = tor.json("show bgp neighbors 192.168.11.3 json");
+    let caps = &v["192.168.11.3"]["neighborCapabilities"]["addPath"]["ipv4Unicast"];
+    assert_eq!(caps["rxAdvertisedAndReceived"], true, "{v}");
+    assert_eq!(caps["txAdvertisedAndReceived"], true, "{v}");
+    drop(host);
+}
+
+#[test]
+fn an_import_policy_change_applies_in_place_through_route_refresh() {
+    let t = topo();
+    let tor = Frr::start(&t.tor, &tor_config(64512, "64514", ""));
+    let host = Frr::start(
+        &t.host,
+        &host_config(64515, &["10.100.0.1/32", "10.100.0.2/32"], &[], ""),
+    );
+    let base = "routerID: 10.0.0.1\nasn: 64514\n\
+         policies:\n- name: hide-two\n  default: accept\n  terms:\n  - name: two\n    match: {prefix: 10.100.0.2/32}\n    action: reject\n\
+         neighbors:\n- address: 192.168.11.2\n  asn: 64512\n- address: 192.169.10.2\n  asn: 64515\n";
+    let r = Perouterd::start(&t.router, base);
+    r.wait_established("192.168.11.2", 30);
+    r.wait_established("192.169.10.2", 30);
+    wait_for(20, "both host routes at the ToR", || {
+        let v = tor.routes("ipv4 unicast");
+        (frr_route(&v, "10.100.0.1/32").is_some() && frr_route(&v, "10.100.0.2/32").is_some())
+            .then_some(())
+    });
+    // Attach the policy: the host is asked for its routes again, 10.100.0.2/32 is refused and
+    // withdrawn from the ToR; no session resets.
+    r.write_config(&format!("{base}  importPolicy: hide-two\n"));
+    let report = r.json(&["reload"]);
+    assert_eq!(
+        report["updated"],
+        serde_json::json!(["192.169.10.2"]),
+        "{report}"
+    );
+    wait_for(20, "10.100.0.2/32 withdrawn at the ToR", || {
+        let v = tor.routes("ipv4 unicast");
+        (frr_route(&v, "10.100.0.2/32").is_none() && frr_route(&v, "10.100.0.1/32").is_some())
+            .then_some(())
+    });
+    let v = host.json("show bgp neighbors 192.169.10.1 json");
+    assert!(
+        v["192.169.10.1"]["messageStats"]["routeRefreshRecv"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{v}"
+    );
+    // Detach it: the route comes back.
+    r.write_config(base);
+    r.json(&["reload"]);
+    wait_for(20, "10.100.0.2/32 back at the ToR", || {
+        frr_route(&tor.routes("ipv4 unicast"), "10.100.0.2/32").map(|_| ())
+    });
+    assert_eq!(r.neighbor("192.169.10.2")["flaps"], 0);
+}

@@ -29,7 +29,9 @@ use bgp::rib::{self, PeerConfig, PeerId, Rib, RibConfig, SessionInfo};
 use bgp::session::{self, SessionCommand, SessionConfig, SessionEvent};
 use bgp::transport::{self, Listener, SocketOptions};
 use bgp::wire::notification::{cease, code};
-use bgp::wire::open::{ExtendedNextHopEntry, GrFamily, GracefulRestart as GrCap};
+use bgp::wire::open::{
+    AddPathEntry, AddPathMode, ExtendedNextHopEntry, GrFamily, GracefulRestart as GrCap,
+};
 use bgp::wire::{Capability, Family, FamilySet, Message, Notification, Open, PeerType};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -384,6 +386,23 @@ fn local_open(c: &Config, n: &Neighbor, remote: IpAddr, restarting: bool) -> Ope
         .collect();
     caps.push(Capability::RouteRefresh);
     caps.push(Capability::EnhancedRouteRefresh);
+    let mode = match n.add_path {
+        config::AddPath::Off => None,
+        config::AddPath::Receive => Some(AddPathMode::RECEIVE),
+        config::AddPath::Send => Some(AddPathMode::SEND),
+        config::AddPath::Both => Some(AddPathMode::BOTH),
+    };
+    if let Some(mode) = mode {
+        caps.push(Capability::AddPath(
+            n.families
+                .iter()
+                .map(|f| AddPathEntry {
+                    afi_safi: f.afi_safi(),
+                    mode,
+                })
+                .collect(),
+        ));
+    }
     caps.push(Capability::FourOctetAs(n.local_as));
     if remote.to_canonical().is_ipv6() {
         // RFC 8950: IPv4 routes with IPv6 next hops on an IPv6 session, as FRR's
@@ -1221,13 +1240,9 @@ impl Actor {
                 Some(m) if n != m => {
                     report.updated.push(key.to_string());
                     for id in self.peers_of(key) {
+                        // The RIB side follows in the sweep below (`apply_peer_config`).
                         if let Some(p) = self.peers.get_mut(&id) {
                             p.neighbor = m.clone();
-                            if let Some(a) = p.addr {
-                                let _ = self
-                                    .rib
-                                    .set_peer_config(id, peer_config(&self.config, m, a));
-                            }
                         }
                     }
                 }
@@ -1252,7 +1267,7 @@ impl Actor {
             let wanted = peer_config(&self.config, &p.neighbor, a);
             if self.rib.peer_config(id).is_some_and(|c| *c != wanted) {
                 let key = p.key.to_string();
-                let _ = self.rib.set_peer_config(id, wanted);
+                self.apply_peer_config(id, wanted);
                 if !report.updated.contains(&key)
                     && !report.added.contains(&key)
                     && !report.reset.contains(&key)
@@ -1268,6 +1283,40 @@ impl Actor {
         report.updated.sort();
         tracing::info!(added = ?report.added, removed = ?report.removed, reset = ?report.reset, updated = ?report.updated, "configuration reloaded");
         report
+    }
+
+    /// Applies a peer's new policy settings in place. Outbound changes are re-exported by the
+    /// RIB; inbound ones (import policy, allowas-in) need the routes again: we ask the peer
+    /// with a ROUTE-REFRESH per family (no Adj-RIB-In copy is kept before policy).
+    fn apply_peer_config(&mut self, id: PeerId, wanted: PeerConfig) {
+        let inbound = self
+            .rib
+            .peer_config(id)
+            .is_some_and(|c| c.import != wanted.import || c.allowas_in != wanted.allowas_in);
+        let _ = self.rib.set_peer_config(id, wanted);
+        let Some(p) = self.peers.get(&id) else {
+            return;
+        };
+        let (Some(cmd), Some(n)) = (&p.cmd, &p.negotiation) else {
+            return;
+        };
+        if !inbound {
+            return;
+        }
+        if !n.route_refresh {
+            tracing::warn!(peer = %id, "import settings changed but the peer cannot refresh: they apply to routes it sends from now on");
+            return;
+        }
+        for f in n.families.iter() {
+            let rr = bgp::wire::RouteRefresh::request(f.afi_safi());
+            if cmd
+                .try_send(SessionCommand::Send(Box::new(Message::RouteRefresh(rr))))
+                .is_err()
+            {
+                tracing::warn!(peer = %id, family = %f, "route refresh not sent: session queue full");
+            }
+        }
+        tracing::info!(peer = %id, "import settings changed: route refresh requested");
     }
 
     fn peers_of(&self, key: &NeighborKey) -> Vec<PeerId> {

@@ -82,6 +82,28 @@ pub(super) fn neighbor(a: &Actor, id: PeerId) -> Option<Neighbor> {
             .unwrap_or_default(),
         peer_hold_time: n.map(|n| n.peer_hold_time),
         route_refresh: n.is_some_and(|n| n.route_refresh),
+        add_path_rx: n
+            .map(|n| {
+                n.contexts
+                    .rx
+                    .add_path
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        add_path_tx: n
+            .map(|n| {
+                n.contexts
+                    .tx
+                    .add_path
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        graceful_restart: p.peer_gr.is_some(),
+        stale_paths: a.rib.stale_paths(id),
         peer_hostname: n.and_then(|n| n.peer_hostname.clone()),
         flaps: p.flaps,
         last_error: p.last_error.clone(),
