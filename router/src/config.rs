@@ -92,8 +92,16 @@ pub struct Config {
     pub cluster_id: Option<Ipv4Addr>,
     /// The neighbours, in file order.
     pub neighbors: Vec<Neighbor>,
-    /// The L3Passthrough host session in the default instance, if any.
+    /// The L3Passthrough host session in the default instance, if any. Its neighbours (one
+    /// per address family of `localCIDR`) are part of `neighbors`, and the host addresses are
+    /// originated (see [`Config::originated`]).
     pub passthrough: Option<HostSession>,
+    /// This node's index (`nodeIndex`), as OpenPERouter's node marker assigns it: the host
+    /// side of a host session is the `index + 2`-th address of its `localCIDR`.
+    pub node_index: u32,
+    /// Prefixes originated in the default instance (`networks`, perouterd extension; FRR's
+    /// `network` statements).
+    pub networks: Vec<IpNet>,
     /// Routing policies by name (`policies`). A neighbour without `importPolicy` /
     /// `exportPolicy` uses [`Policy::accept_all`] (OpenPERouter's `allowall`).
     #[serde(serialize_with = "serialize_policies")]
@@ -409,6 +417,21 @@ impl Config {
             .map(|(_, n)| n)
     }
 
+    /// Prefixes this router originates in the default instance: `networks`, and the host
+    /// addresses of the passthrough session as /32 or /128 (OpenPERouter renders
+    /// `network <hostIP>/32` for it).
+    pub fn originated(&self) -> Vec<IpNet> {
+        let mut out = self.networks.clone();
+        if let Some(hs) = &self.passthrough {
+            for (_, host) in passthrough_hosts(hs, self.node_index) {
+                out.push(IpNet::from(host));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The neighbour with this key.
     pub fn neighbor(&self, key: &NeighborKey) -> Option<&Neighbor> {
         self.neighbors.iter().find(|n| n.target == key.0)
@@ -593,6 +616,8 @@ struct RawConfig {
     neighbors: Option<Vec<RawNeighbor>>,
     passthrough: Option<RawPassthrough>,
     policies: Option<Vec<RawPolicy>>,
+    node_index: Option<i64>,
+    networks: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1111,6 +1136,44 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         }
         neighbors.extend(neighbor);
     }
+    let node_index = match raw.node_index {
+        None => Some(0u32),
+        Some(v) => e.int("nodeIndex", v, 0, 65535),
+    };
+    let mut networks = Vec::new();
+    for (i, n) in raw.networks.unwrap_or_default().iter().enumerate() {
+        match n.parse::<IpNet>() {
+            Ok(net) if net.trunc() == net => networks.push(net),
+            Ok(net) => e.push(
+                format!("networks[{i}]"),
+                format!("{n:?} has host bits set (did you mean {}?)", net.trunc()),
+            ),
+            Err(_) => e.push(format!("networks[{i}]"), format!("{n:?} is not a prefix")),
+        }
+    }
+    networks.sort();
+    networks.dedup();
+    if let (Some(hs), Some(idx), Some(local)) = (&passthrough, node_index, asn) {
+        for (family, host) in passthrough_hosts(hs, idx) {
+            if let Some((i, _)) = targets
+                .iter()
+                .find(|(_, t)| *t == NeighborTarget::Address(host))
+            {
+                pe.push(
+                    format!("neighbors[{i}].address"),
+                    format!("{host} is the passthrough host session's address (node {idx}); remove one of them"),
+                );
+                continue;
+            }
+            neighbors.push(passthrough_neighbor(
+                hs,
+                host,
+                family,
+                local,
+                graceful_restart.is_some(),
+            ));
+        }
+    }
     cross_neighbor_checks(&mut e, &targets);
     e.0.extend(pe.0);
     e.0.extend(pol.0);
@@ -1118,23 +1181,121 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     if !e.0.is_empty() {
         return Err(ConfigError::Invalid(e.0));
     }
-    match (router_id, asn, listen, listen_limit) {
-        (Some(router_id), Some(asn), Some(listen), Some(listen_limit)) => Ok(Config {
-            router_id,
-            asn,
-            listen,
-            listen_limit,
-            graceful_restart,
-            cluster_id,
-            neighbors,
-            passthrough,
-            policies,
-        }),
+    match (router_id, asn, listen, listen_limit, node_index) {
+        (Some(router_id), Some(asn), Some(listen), Some(listen_limit), Some(node_index)) => {
+            Ok(Config {
+                router_id,
+                asn,
+                listen,
+                listen_limit,
+                graceful_restart,
+                cluster_id,
+                neighbors,
+                passthrough,
+                policies,
+                node_index,
+                networks,
+            })
+        }
         // Every `None` above pushed an error, so this is unreachable; keep it an error anyway.
         _ => Err(ConfigError::Invalid(vec![FieldError {
             field: String::new(),
             message: "invalid configuration".to_string(),
         }])),
+    }
+}
+
+/// The `i`-th address after `base` (go-cidr's `Host`), if it exists.
+fn nth_address(base: IpAddr, i: u32) -> Option<IpAddr> {
+    match base {
+        IpAddr::V4(a) => u32::from(a)
+            .checked_add(i)
+            .map(|x| IpAddr::V4(Ipv4Addr::from(x))),
+        IpAddr::V6(a) => u128::from(a)
+            .checked_add(u128::from(i))
+            .map(|x| IpAddr::V6(std::net::Ipv6Addr::from(x))),
+    }
+}
+
+/// Whether an address ends in a zero byte (OpenPERouter's "normal CIDR" test).
+fn ends_in_zero(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => v.octets()[3] == 0,
+        IpAddr::V6(v) => v.octets()[15] == 0,
+    }
+}
+
+/// OpenPERouter's address formulas for a host session (`internal/ipam`): the router side is
+/// `Host(localCIDR, 1)` when the CIDR as written ends in .0 (else `Host(localCIDR, 0)`), the
+/// host side `Host(localCIDR, index + 2)` (else `index + 1`).
+pub fn host_session_addresses(local_cidr: IpNet, node_index: u32) -> Option<(IpAddr, IpAddr)> {
+    let base = local_cidr.addr();
+    let (router, host) = if ends_in_zero(base) {
+        (
+            nth_address(base, 1)?,
+            nth_address(base, node_index.checked_add(2)?)?,
+        )
+    } else {
+        (base, nth_address(base, node_index.checked_add(1)?)?)
+    };
+    (local_cidr.contains(&host) && local_cidr.contains(&router)).then_some((router, host))
+}
+
+/// The host addresses of a passthrough session, with their families.
+fn passthrough_hosts(hs: &HostSession, idx: u32) -> Vec<(Family, IpAddr)> {
+    let mut out = Vec::new();
+    if let Some(v4) = hs.local_cidr_v4 {
+        if let Some((_, host)) = host_session_addresses(IpNet::V4(v4), idx) {
+            out.push((Family::Ipv4Unicast, host));
+        }
+    }
+    if let Some(v6) = hs.local_cidr_v6 {
+        if let Some((_, host)) = host_session_addresses(IpNet::V6(v6), idx) {
+            out.push((Family::Ipv6Unicast, host));
+        }
+    }
+    out
+}
+
+/// The neighbour OpenPERouter renders for a passthrough host session: `neighbor <hostIP>
+/// remote-as <hostASN|type>`, `timers connect 5`, the matching unicast family, `next-hop-self
+/// force` when internal, route-map allowall both ways, inside the instance (its ASN; the
+/// session's `asn` is ignored).
+fn passthrough_neighbor(
+    hs: &HostSession,
+    host: IpAddr,
+    family: Family,
+    local_as: u32,
+    _graceful_restart: bool,
+) -> Neighbor {
+    let external = hs.host_as.is_external_to(local_as);
+    Neighbor {
+        target: NeighborTarget::Address(host),
+        remote_as: hs.host_as,
+        local_as,
+        port: DEFAULT_PORT,
+        password: None,
+        hold_time: DEFAULT_HOLD_TIME,
+        keepalive: DEFAULT_KEEPALIVE,
+        connect_time: GR_CONNECT_TIME,
+        ebgp_multihop: None,
+        ttl_security: None,
+        update_source: None,
+        families: vec![family],
+        route_reflector_client: false,
+        next_hop_self: if external {
+            NextHopSelf::Off
+        } else {
+            NextHopSelf::Force
+        },
+        allowas_in: None,
+        max_prefix: None,
+        passive: false,
+        bfd: None,
+        description: Some("passthrough host session".to_string()),
+        import_policy: None,
+        export_policy: None,
+        add_path: AddPath::Off,
     }
 }
 

@@ -2009,3 +2009,99 @@ fn docs_policy_example_loads() {
     assert_eq!(c.policies["from-tor"].terms.len(), 3);
     assert_eq!(c.neighbors[0].import_policy.as_deref(), Some("from-tor"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Passthrough host sessions, node index, originated networks
+// ---------------------------------------------------------------------------------------------
+
+const PASSTHROUGH: &str = "passthrough:\n  hostSession:\n    asn: 64514\n    hostASN: 64515\n    localCIDR: { ipv4: 192.169.10.0/24, ipv6: \"fd00:10::/64\" }\n";
+
+#[test]
+fn passthrough_host_session_becomes_neighbours_per_family_and_originates_the_host_addresses() {
+    let c = ok(&format!("{BASE}{PASSTHROUGH}"));
+    let hosts: Vec<(String, Vec<Family>)> = c
+        .neighbors
+        .iter()
+        .map(|n| (n.target.to_string(), n.families.clone()))
+        .collect();
+    assert_eq!(
+        hosts,
+        vec![
+            ("192.169.10.2".to_string(), vec![Family::Ipv4Unicast]),
+            ("fd00:10::2".to_string(), vec![Family::Ipv6Unicast]),
+        ]
+    );
+    let n = &c.neighbors[0];
+    assert_eq!(n.remote_as, RemoteAs::Asn(64515));
+    assert_eq!(
+        n.local_as, c.asn,
+        "the instance ASN, as OpenPERouter renders it"
+    );
+    assert_eq!(n.connect_time, 5);
+    assert_eq!(n.next_hop_self, NextHopSelf::Off);
+    let originated: Vec<String> = c.originated().iter().map(|p| p.to_string()).collect();
+    assert_eq!(originated, vec!["192.169.10.2/32", "fd00:10::2/128"]);
+}
+
+#[test]
+fn passthrough_addresses_follow_openperouter_formulas() {
+    use router::config::host_session_addresses;
+    let a = |cidr: &str, idx: u32| {
+        host_session_addresses(cidr.parse().unwrap(), idx)
+            .map(|(r, h)| (r.to_string(), h.to_string()))
+    };
+    assert_eq!(
+        a("192.169.10.0/24", 0),
+        Some(("192.169.10.1".into(), "192.169.10.2".into()))
+    );
+    assert_eq!(
+        a("192.169.10.0/24", 1),
+        Some(("192.169.10.1".into(), "192.169.10.3".into()))
+    );
+    // A CIDR written with host bits that do not end in .0: the router takes it, hosts follow.
+    assert_eq!(
+        a("192.169.10.5/24", 0),
+        Some(("192.169.10.5".into(), "192.169.10.6".into()))
+    );
+    assert_eq!(
+        a("2001:db8:1::/64", 1),
+        Some(("2001:db8:1::1".into(), "2001:db8:1::3".into()))
+    );
+    // Past the end of the CIDR: none.
+    assert_eq!(a("192.169.10.0/30", 5), None);
+    // nodeIndex picks the host address.
+    let c = ok(&format!("{BASE}nodeIndex: 3\n{PASSTHROUGH}"));
+    assert_eq!(c.node_index, 3);
+    assert_eq!(c.neighbors[0].target.to_string(), "192.169.10.5");
+}
+
+#[test]
+fn passthrough_host_address_conflicts_with_a_neighbour() {
+    let text =
+        format!("{BASE}neighbors:\n  - {{ address: 192.169.10.2, asn: 64515 }}\n{PASSTHROUGH}");
+    refused(
+        &text,
+        "neighbors[0].address",
+        &["192.169.10.2", "passthrough"],
+    );
+}
+
+#[test]
+fn networks_are_prefixes_without_host_bits() {
+    let c = ok(&format!(
+        "{BASE}networks: [10.0.0.0/24, \"fd00::/64\", 10.0.0.0/24]\n"
+    ));
+    let originated: Vec<String> = c.originated().iter().map(|p| p.to_string()).collect();
+    assert_eq!(originated, vec!["10.0.0.0/24", "fd00::/64"]);
+    refused(
+        &format!("{BASE}networks: [10.0.0.1/24]\n"),
+        "networks[0]",
+        &["host bits", "10.0.0.0/24"],
+    );
+    refused(
+        &format!("{BASE}networks: [banana]\n"),
+        "networks[0]",
+        &["not a prefix"],
+    );
+    refused(&format!("{BASE}nodeIndex: -1\n"), "nodeIndex", &["-1"]);
+}

@@ -803,3 +803,42 @@ fn an_import_policy_change_applies_in_place_through_route_refresh() {
     });
     assert_eq!(r.neighbor("192.169.10.2")["flaps"], 0);
 }
+
+#[test]
+fn passthrough_host_session_peers_with_the_host_and_originates_its_address() {
+    let t = topo();
+    let tor = Frr::start(&t.tor, &tor_config(64512, "64514", ""));
+    let host = Frr::start(
+        &t.host,
+        &host_config(64515, &["10.100.0.1/32"], &["fd00:100::1/128"], ""),
+    );
+    // The host sessions come from OpenPERouter's L3Passthrough: node 0's host side of
+    // 192.169.10.0/24 is .2 (and fd00:10::2), exactly where the host speaker is.
+    let r = Perouterd::start(
+        &t.router,
+        "routerID: 10.0.0.1\nasn: 64514\nnodeIndex: 0\n\
+         neighbors:\n- address: 192.168.11.2\n  asn: 64512\n- address: fd00:11::2\n  asn: 64512\n\
+         passthrough:\n  hostSession:\n    asn: 64514\n    hostASN: 64515\n    localCIDR: {ipv4: 192.169.10.0/24, ipv6: \"fd00:10::/64\"}\n",
+    );
+    r.wait_established("192.169.10.2", 30);
+    r.wait_established("fd00:10::2", 30);
+    assert_eq!(
+        r.neighbor("192.169.10.2")["summary"]["description"],
+        "passthrough host session"
+    );
+    // The ToR learns the host's routes and the host's own address, originated by us.
+    let v4 = wait_for(20, "the host's address and routes at the ToR", || {
+        let v = tor.routes("ipv4 unicast");
+        (frr_route(&v, "10.100.0.1/32").is_some() && frr_route(&v, "192.169.10.2/32").is_some())
+            .then_some(v)
+    });
+    let own = frr_route(&v4, "192.169.10.2/32").unwrap();
+    assert_eq!(as_path(own), "64514");
+    assert_eq!(own["origin"], "IGP");
+    wait_for(20, "the host's IPv6 address at the ToR", || {
+        frr_route(&tor.routes("ipv6 unicast"), "fd00:10::2/128").map(|_| ())
+    });
+    wait_for(20, "the ToR's route at the host", || {
+        frr_route(&host.routes("ipv4 unicast"), "10.200.0.0/24").map(|_| ())
+    });
+}

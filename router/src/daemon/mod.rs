@@ -339,6 +339,8 @@ struct Actor {
     restarting: bool,
     state_dir: PathBuf,
     terminated: bool,
+    /// Prefixes originated now (`Config::originated`).
+    originated: Vec<ipnet::IpNet>,
 }
 
 fn rib_config(c: &Config) -> RibConfig {
@@ -527,7 +529,26 @@ impl Actor {
             restarting: false,
             state_dir: PathBuf::from("/run/perouterd"),
             terminated: false,
+            originated: Vec::new(),
         }
+    }
+
+    /// Originates what the configuration asks for and withdraws what it no longer does
+    /// (FRR's `network` statements: ORIGIN IGP, next hop self).
+    fn sync_originated(&mut self) {
+        let wanted = self.config.originated();
+        for gone in self.originated.iter().filter(|p| !wanted.contains(p)) {
+            self.rib.withdraw_local(originated_nlri(*gone).dest());
+        }
+        for new in wanted.iter().filter(|p| !self.originated.contains(p)) {
+            let attrs = bgp::wire::PathAttributes {
+                origin: Some(bgp::wire::Origin::Igp),
+                ..Default::default()
+            };
+            self.rib
+                .originate(originated_nlri(*new), attrs, bgp::wire::NextHop::None);
+        }
+        self.originated = wanted;
     }
 
     fn arm(&mut self, after: Duration, t: Timer) {
@@ -614,6 +635,7 @@ impl Actor {
             self.add_neighbor(n);
         }
         self.install_md5();
+        self.sync_originated();
     }
 
     async fn run(&mut self, mut rx: mpsc::Receiver<Input>) {
@@ -1204,6 +1226,7 @@ impl Actor {
                 self.remove_peer(id);
             }
             self.rib = Rib::new(rib_config(&new));
+            self.originated.clear();
             self.config = new;
             self.apply_initial();
             report.reset.sort();
@@ -1277,6 +1300,7 @@ impl Actor {
             }
         }
         self.install_md5();
+        self.sync_originated();
         report.added.sort();
         report.removed.sort();
         report.reset.sort();
@@ -1325,6 +1349,13 @@ impl Actor {
             .filter(|(_, p)| &p.key == key)
             .map(|(id, _)| *id)
             .collect()
+    }
+}
+
+fn originated_nlri(p: ipnet::IpNet) -> rib::Nlri {
+    match p {
+        ipnet::IpNet::V4(v4) => rib::Nlri::Ipv4Unicast(v4),
+        ipnet::IpNet::V6(v6) => rib::Nlri::Ipv6Unicast(v6),
     }
 }
 
