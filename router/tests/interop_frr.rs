@@ -842,3 +842,100 @@ fn passthrough_host_session_peers_with_the_host_and_originates_its_address() {
         frr_route(&host.routes("ipv4 unicast"), "10.200.0.0/24").map(|_| ())
     });
 }
+
+#[test]
+fn metrics_and_cli_text_reflect_the_sessions() {
+    let t = topo();
+    let _tor = Frr::start(&t.tor, &tor_config(64512, "64514", ""));
+    let _host = Frr::start(&t.host, &host_config(64515, &["10.100.0.1/32"], &[], ""));
+    let r = Perouterd::start(&t.router, &router_config("asn: 64512", "asn: 64515", ""));
+    for a in ["192.168.11.2", "fd00:11::2", "192.169.10.2", "fd00:10::2"] {
+        r.wait_established(a, 30);
+    }
+    wait_for(20, "routes from both sides", || {
+        let d: Vec<String> = r
+            .routes("ipv4-unicast")
+            .iter()
+            .filter_map(|x| x["destination"].as_str().map(String::from))
+            .collect();
+        (d.contains(&"10.100.0.1/32".to_string()) && d.contains(&"10.200.0.0/24".to_string()))
+            .then_some(())
+    });
+    let m = router::client::request(&r.socket, "GET", "/metrics").unwrap();
+    assert_eq!(m.status, 200);
+    let value = |name: &str| -> u64 {
+        m.body
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no {name} in:\n{}", m.body))
+    };
+    // The host's route, and maybe the ToR's echoed back by the host (allowas-in).
+    assert!(
+        value("perouterd_bgp_prefixes_received{neighbor=\"192.169.10.2\",family=\"ipv4-unicast\"}")
+            >= 1
+    );
+    assert!(value("perouterd_bgp_updates_sent_total{neighbor=\"192.168.11.2\"}") >= 1);
+    for line in [
+        "perouterd_bgp_sessions{state=\"Established\"} 4",
+        "perouterd_rib_destinations{family=\"ipv4-unicast\"} 2",
+        "perouterd_bgp_rfc7606_total{neighbor=\"192.168.11.2\",action=\"treat-as-withdraw\"} 0",
+    ] {
+        assert!(
+            m.body.lines().any(|l| l == line),
+            "missing {line:?} in:\n{}",
+            m.body
+        );
+    }
+    assert!(m.body.contains("perouterd_resident_memory_bytes "));
+    // The text views.
+    let summary = r.ctl(&["show", "bgp", "summary"]);
+    assert!(
+        summary.contains("BGP router identifier 10.0.0.1, local AS number 64514"),
+        "{summary}"
+    );
+    assert!(
+        summary.lines().any(|l| l.starts_with("192.168.11.2")
+            && l.contains("Established")
+            && l.contains("tor-v4")),
+        "{summary}"
+    );
+    let routes = r.ctl(&[
+        "show",
+        "bgp",
+        "routes",
+        "--afi",
+        "ipv4-unicast",
+        "10.100.0.0/16",
+    ]);
+    assert!(routes.contains("*> 10.100.0.1/32"), "{routes}");
+    assert!(
+        !routes.contains("10.200.0.0/24"),
+        "the prefix filter: {routes}"
+    );
+    let neighbor = r.ctl(&["show", "bgp", "neighbors", "192.168.11.2"]);
+    assert!(
+        neighbor.contains("BGP neighbor is 192.168.11.2, remote AS 64512, external link"),
+        "{neighbor}"
+    );
+    // Errors: an unknown neighbour and an unknown family, with exit status 2.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_perouterctl"))
+        .arg("--api-socket")
+        .arg(&r.socket)
+        .args(["show", "bgp", "neighbors", "192.0.2.99"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no neighbour 192.0.2.99"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_perouterctl"))
+        .args([
+            "--api-socket",
+            "/nonexistent/api.sock",
+            "show",
+            "bgp",
+            "summary",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach perouterd"));
+}
