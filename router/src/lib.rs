@@ -13,3 +13,4 @@ pub mod daemon;
 pub mod decode;
 pub mod show;
 pub mod text;
+pub mod unnumbered;

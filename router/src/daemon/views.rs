@@ -10,6 +10,11 @@ use bgp::wire::{AsPath, Family, NextHop, Origin, SegmentType};
 use super::{Actor, Peer};
 use crate::api::{Neighbor, NeighborSummary, Rfc7606Counts, Route, RoutePath, Summary, TableSize};
 
+/// An address as operators write it: IPv4 peers on a dual-stack socket without `::ffff:`.
+fn canonical(a: std::net::SocketAddr) -> std::net::SocketAddr {
+    std::net::SocketAddr::new(bgp::transport::canonical(a.ip()), a.port())
+}
+
 fn state_name(p: &Peer) -> String {
     if p.admin_down {
         "Shutdown".to_string()
@@ -74,8 +79,8 @@ pub(super) fn neighbor(a: &Actor, id: PeerId) -> Option<Neighbor> {
         } else {
             "internal".into()
         },
-        local: p.conn.map(|(l, _)| l.to_string()),
-        remote: p.conn.map(|(_, r)| r.to_string()),
+        local: p.conn.map(|(l, _)| canonical(l).to_string()),
+        remote: p.conn.map(|(_, r)| canonical(r).to_string()),
         peer_router_id: n.map(|n| n.peer_bgp_id.to_string()),
         families: n
             .map(|n| n.families.iter().map(|f| f.to_string()).collect())
