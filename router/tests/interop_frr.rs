@@ -939,3 +939,74 @@ fn metrics_and_cli_text_reflect_the_sessions() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach perouterd"));
 }
+
+#[test]
+fn unnumbered_with_frr_over_link_local_addresses_and_rfc8950() {
+    // Only link-local addresses on the ToR link: the peers find each other through IPv6
+    // router advertisements (FRR's zebra sends them for `neighbor IF interface`; we send ours).
+    let tor_ns = Netns::new("t");
+    let router = Netns::new("r");
+    let host_ns = Netns::new("h");
+    veth(&tor_ns, "tor0", &[], &router, "uplink", &[]);
+    veth(
+        &router,
+        "host0",
+        &["192.169.10.1/24"],
+        &host_ns,
+        "eth0",
+        &["192.169.10.2/24"],
+    );
+    // Forwarding on, as in a router: the kernel then ignores RAs for its own configuration.
+    router.exec(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    let tor = Frr::start_with_zebra(
+        &tor_ns,
+        "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\
+         neighbor tor0 interface remote-as external\n neighbor tor0 timers 3 9\n\
+         address-family ipv4 unicast\n  network 10.200.0.0/24\n  neighbor tor0 activate\n exit-address-family\n",
+    );
+    let host = Frr::start(&host_ns, &host_config(64515, &["10.100.0.1/32"], &[], ""));
+    let r = Perouterd::start(
+        &router,
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - interface: uplink\n  type: External\n  holdTimeSeconds: 9\n  keepaliveTimeSeconds: 3\n\
+         - address: 192.169.10.2\n  asn: 64515\n",
+    );
+    r.wait_established("uplink", 60);
+    let n = r.neighbor("uplink");
+    assert!(
+        n["summary"]["neighbor"]
+            .as_str()
+            .unwrap()
+            .starts_with("fe80::"),
+        "{n}"
+    );
+    assert_eq!(n["families"], serde_json::json!(["ipv4-unicast"]));
+    // IPv4 routes both ways over the IPv6 link-local session.
+    let ours = wait_for(30, "the ToR's route at perouterd", || {
+        r.routes("ipv4-unicast")
+            .into_iter()
+            .find(|x| x["destination"] == "10.200.0.0/24")
+    });
+    assert!(
+        ours["paths"][0]["next_hop"]
+            .as_str()
+            .unwrap()
+            .starts_with("fe80::"),
+        "{ours}"
+    );
+    wait_for(30, "the ToR's route at the host", || {
+        frr_route(&host.routes("ipv4 unicast"), "10.200.0.0/24").map(|_| ())
+    });
+    let v = wait_for(30, "the host's route at the ToR", || {
+        let v = tor.routes("ipv4 unicast");
+        frr_route(&v, "10.100.0.1/32").is_some().then_some(v)
+    });
+    let route = frr_route(&v, "10.100.0.1/32").unwrap();
+    assert_eq!(as_path(route), "64514 64515");
+    assert_eq!(route["valid"], true, "{route}");
+    let nh = &route["nexthops"][0];
+    assert!(
+        nh["ip"].as_str().unwrap_or("").starts_with("fe80::") || nh["scope"] == "link-local",
+        "{route}"
+    );
+}

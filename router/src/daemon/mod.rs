@@ -38,6 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::api::{Ack, ReloadReport};
 use crate::config::{self, Config, Neighbor, NeighborKey, NeighborTarget, RemoteAs};
+use crate::unnumbered::{self, PeerLinkLocal, RaConfig};
 
 pub use http::serve_api;
 
@@ -80,6 +81,13 @@ pub enum Input {
     Api(Request, oneshot::Sender<Reply>),
     /// Stop the daemon; the reply is sent once sessions are closed as they should be.
     Terminate(oneshot::Sender<()>),
+    /// The router advertisements on an unnumbered neighbour's link revealed its address.
+    LinkLocal {
+        /// The peer.
+        peer: PeerId,
+        /// Its link-local address and interface index.
+        found: PeerLinkLocal,
+    },
 }
 
 /// API requests the actor answers.
@@ -311,6 +319,24 @@ struct Peer {
     eor_received: FamilySet,
     /// Stale paths are kept for a restarting peer (graceful restart helper).
     helping: bool,
+    /// BGP unnumbered: the interface, its index once known, and the RA tasks.
+    link: Option<Link>,
+}
+
+/// The link of an unnumbered neighbour.
+#[derive(Debug)]
+struct Link {
+    ifname: String,
+    ifindex: Option<u32>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
 }
 
 /// Timers the actor runs.
@@ -724,7 +750,70 @@ impl Actor {
                 self.terminate();
                 let _ = reply.send(());
             }
+            Input::LinkLocal { peer, found } => self.link_local(peer, found),
         }
+    }
+
+    /// Starts the router-advertisement speaker of an unnumbered neighbour's interface, and a
+    /// task that reports the peer's link-local address to the actor.
+    fn start_link(&self, id: PeerId, ifname: &str) -> Link {
+        let (found_tx, mut found_rx) = tokio::sync::watch::channel(None);
+        let name = ifname.to_string();
+        let speaker = tokio::spawn(async move {
+            loop {
+                match unnumbered::run(name.clone(), RaConfig::default(), found_tx.clone()).await {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(interface = %name, error = %e, "router advertisements stopped; retrying in 5 s");
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                    }
+                }
+            }
+        });
+        let tx = self.tx.clone();
+        let watcher = tokio::spawn(async move {
+            while found_rx.changed().await.is_ok() {
+                let found = *found_rx.borrow_and_update();
+                if let Some(found) = found {
+                    if tx.send(Input::LinkLocal { peer: id, found }).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Link {
+            ifname: ifname.to_string(),
+            ifindex: unnumbered::ifindex(ifname).ok(),
+            tasks: vec![speaker, watcher],
+        }
+    }
+
+    /// An unnumbered neighbour's address is known (or changed): (re)start its session there.
+    fn link_local(&mut self, id: PeerId, found: PeerLinkLocal) {
+        let Some(mut p) = self.peers.remove(&id) else {
+            return;
+        };
+        let addr = IpAddr::V6(found.addr);
+        if let Some(link) = p.link.as_mut() {
+            link.ifindex = Some(found.ifindex);
+        }
+        if p.addr != Some(addr) {
+            tracing::info!(peer = %found.addr, ifindex = found.ifindex, "unnumbered neighbour found");
+            if p.addr.is_some() {
+                self.peers.insert(id, p);
+                self.stop_session(id, None);
+                let Some(q) = self.peers.remove(&id) else {
+                    return;
+                };
+                p = q;
+            }
+            p.addr = Some(addr);
+            if !p.admin_down {
+                let passive = p.neighbor.passive;
+                self.start_session(id, &mut p, addr, passive);
+            }
+        }
+        self.peers.insert(id, p);
     }
 
     /// Stops the daemon. With graceful restart on, sessions are dropped without a
@@ -767,10 +856,7 @@ impl Actor {
         let addr = match &n.target {
             NeighborTarget::Address(a) => Some(*a),
             NeighborTarget::ListenRange(_) => return,
-            NeighborTarget::Interface(i) => {
-                tracing::warn!(interface = %i, "unnumbered neighbours are not supported yet");
-                None
-            }
+            NeighborTarget::Interface(_) => None,
         };
         let id = self.alloc_id();
         let mut peer = Peer {
@@ -791,7 +877,20 @@ impl Actor {
             peer_gr: None,
             eor_received: FamilySet::EMPTY,
             helping: false,
+            link: None,
         };
+        if let NeighborTarget::Interface(ifname) = &n.target {
+            // BGP unnumbered: the RIB knows the peer now, its session starts once RAs reveal
+            // the peer's link-local address (or the peer connects first).
+            if let Err(e) = self.rib.add_peer(
+                id,
+                peer_config(&self.config, n, IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
+            ) {
+                tracing::error!(error = %e, "rib refused a peer");
+                return;
+            }
+            peer.link = Some(self.start_link(id, ifname));
+        }
         if let Some(a) = addr {
             if let Err(e) = self.rib.add_peer(id, peer_config(&self.config, n, a)) {
                 tracing::error!(error = %e, "rib refused a peer");
@@ -807,7 +906,17 @@ impl Actor {
         self.next_generation = self.next_generation.saturating_add(1);
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (ev_tx, mut ev_rx) = mpsc::channel(64);
-        let cfg = session_config(&self.config, &peer.neighbor, addr, passive, self.restarting);
+        let mut cfg = session_config(&self.config, &peer.neighbor, addr, passive, self.restarting);
+        if let (Some(link), IpAddr::V6(ll)) = (&peer.link, addr) {
+            // A link-local peer is reached through its interface.
+            cfg.remote = SocketAddr::V6(std::net::SocketAddrV6::new(
+                ll,
+                peer.neighbor.port,
+                0,
+                link.ifindex.unwrap_or(0),
+            ));
+            cfg.socket.device = Some(link.ifname.clone());
+        }
         tokio::spawn(session::run(cfg, cmd_rx, ev_tx));
         let tx = self.tx.clone();
         tokio::spawn(async move {
@@ -863,6 +972,27 @@ impl Actor {
 
     fn incoming(&mut self, stream: TcpStream, remote: SocketAddr) {
         let addr = transport::canonical(remote.ip());
+        // An unnumbered peer may connect before its router advertisements are seen: the
+        // interface (scope) of its link-local address tells which neighbour it is.
+        if let SocketAddr::V6(v6) = remote {
+            if unnumbered::is_link_local(v6.ip()) && self.peer_by_addr(addr).is_none() {
+                let by_link = self.peers.iter().find_map(|(id, p)| {
+                    p.link
+                        .as_ref()
+                        .filter(|l| l.ifindex == Some(v6.scope_id()))
+                        .map(|_| *id)
+                });
+                if let Some(id) = by_link {
+                    self.link_local(
+                        id,
+                        PeerLinkLocal {
+                            addr: *v6.ip(),
+                            ifindex: v6.scope_id(),
+                        },
+                    );
+                }
+            }
+        }
         let id = match self.peer_by_addr(addr) {
             Some(id) => id,
             None => match self.config.neighbor_for(addr).cloned() {
@@ -898,6 +1028,7 @@ impl Actor {
                         peer_gr: None,
                         eor_received: FamilySet::EMPTY,
                         helping: false,
+                        link: None,
                     };
                     self.start_session(id, &mut peer, addr, true);
                     tracing::info!(peer = %addr, range = %n.target, "dynamic peer accepted");
@@ -950,7 +1081,10 @@ impl Actor {
                     families: n.families,
                     tx: n.contexts.tx,
                     local_addr: transport::canonical(local.ip()),
-                    local_link_local: None,
+                    local_link_local: match local.ip() {
+                        IpAddr::V6(l) if unnumbered::is_link_local(&l) => Some(l),
+                        _ => None,
+                    },
                     remote_addr: transport::canonical(remote.ip()),
                 };
                 tracing::info!(peer = %remote, asn = n.peer_as, "peer established");

@@ -197,15 +197,28 @@ impl Drop for Proc {
 
 pub const BGPD: &str = "/usr/lib/frr/bgpd";
 
-/// FRR's bgpd (without zebra) in a namespace.
+/// FRR's bgpd (without zebra unless started with [`Frr::start_with_zebra`]) in a namespace.
 pub struct Frr {
     pub proc: Proc,
     pub dir: Scratch,
+    pub zebra: Option<Proc>,
 }
+
+pub const ZEBRA: &str = "/usr/lib/frr/zebra";
 
 impl Frr {
     /// Starts bgpd in `ns` with `config` (a bgpd.conf body; logging and defaults are added).
     pub fn start(ns: &Netns, config: &str) -> Frr {
+        Frr::launch(ns, config, false)
+    }
+
+    /// Starts zebra, then bgpd talking to it (needed for BGP unnumbered: zebra sends and
+    /// hears the router advertisements).
+    pub fn start_with_zebra(ns: &Netns, config: &str) -> Frr {
+        Frr::launch(ns, config, true)
+    }
+
+    fn launch(ns: &Netns, config: &str, with_zebra: bool) -> Frr {
         assert!(
             Path::new(BGPD).exists(),
             "FRR's bgpd not found at {BGPD}: apt-get install --no-install-recommends frr"
@@ -220,15 +233,43 @@ impl Frr {
             ),
         )
         .unwrap();
+        let d = dir.0.display().to_string();
+        let zebra = with_zebra.then(|| {
+            assert!(
+                Path::new(ZEBRA).exists(),
+                "FRR's zebra not found at {ZEBRA}: apt-get install --no-install-recommends frr"
+            );
+            let zconf = dir.0.join("zebra.conf");
+            std::fs::write(&zconf, "hostname zebra\n").unwrap();
+            let mut z = ns.command(ZEBRA);
+            // zebra has no -S: it drops to the frr user, hence the 777 directory.
+            z.args(["-u", "frr", "-g", "frr", "-P", "0"])
+                .args(["-f", &zconf.display().to_string()])
+                .args(["-i", &format!("{d}/zebra.pid")])
+                .args(["-z", &format!("{d}/zserv.api")])
+                .args(["--vty_socket", &d])
+                .args(["--log", &format!("file:{d}/zebra.log")]);
+            let p = Proc::spawn(z, "zebra", &dir.0.join("zebra.stdout"));
+            wait_for(15, "zebra's API socket", || {
+                dir.0.join("zserv.api").exists().then_some(())
+            });
+            p
+        });
         let mut cmd = ns.command(BGPD);
-        cmd.args(["-S", "-Z", "-P", "0", "--vty_socket"])
+        cmd.args(["-S", "-P", "0"]);
+        if with_zebra {
+            cmd.args(["-z", &format!("{d}/zserv.api")]);
+        } else {
+            cmd.arg("-Z");
+        }
+        cmd.arg("--vty_socket")
             .arg(&dir.0)
             .arg("-i")
             .arg(dir.0.join("bgpd.pid"))
             .arg("-f")
             .arg(&conf);
         let proc = Proc::spawn(cmd, "bgpd", &dir.0.join("stdout.log"));
-        let frr = Frr { proc, dir };
+        let frr = Frr { proc, dir, zebra };
         wait_for(10, "bgpd's vty", || {
             frr.try_vtysh("show version")
                 .filter(|s| s.contains("FRR"))
