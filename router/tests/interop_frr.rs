@@ -1010,3 +1010,36 @@ fn unnumbered_with_frr_over_link_local_addresses_and_rfc8950() {
         "{route}"
     );
 }
+
+#[test]
+fn gtsm_and_a_per_neighbour_local_as() {
+    let t = topo();
+    // FRR expects us as AS 64600 (our localASN for this neighbour) and checks TTL 255 (GTSM).
+    let tor = Frr::start(
+        &t.tor,
+        "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\
+         neighbor 192.168.11.3 remote-as 64600\n neighbor 192.168.11.3 ttl-security hops 1\n neighbor 192.168.11.3 timers 3 9\n\
+         address-family ipv4 unicast\n  network 10.200.0.0/24\n  neighbor 192.168.11.3 activate\n exit-address-family\n",
+    );
+    let host = Frr::start(&t.host, &host_config(64515, &["10.100.0.1/32"], &[], ""));
+    let r = Perouterd::start(
+        &t.router,
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: 192.168.11.2\n  asn: 64512\n  localASN: 64600\n  ttlSecurityHops: 1\n  holdTimeSeconds: 9\n  keepaliveTimeSeconds: 3\n\
+         - address: 192.169.10.2\n  asn: 64515\n",
+    );
+    r.wait_established("192.168.11.2", 40);
+    tor.wait_established("192.168.11.3", 10);
+    let v = tor.json("show bgp neighbors 192.168.11.3 json");
+    assert_eq!(v["192.168.11.3"]["remoteAs"], 64600, "{v}");
+    // The host's route reaches the ToR with the per-neighbour AS prepended.
+    let routes = wait_for(20, "the host's route at the ToR", || {
+        let v = tor.routes("ipv4 unicast");
+        frr_route(&v, "10.100.0.1/32").is_some().then_some(v)
+    });
+    assert_eq!(
+        as_path(frr_route(&routes, "10.100.0.1/32").unwrap()),
+        "64600 64515"
+    );
+    drop(host);
+}
