@@ -188,6 +188,11 @@ impl Fsm {
         self.remote_open.as_ref()
     }
 
+    /// What the session agreed, once the peer's OPEN is accepted.
+    pub fn negotiation(&self) -> Option<&Negotiation> {
+        self.negotiation.as_ref()
+    }
+
     /// Consecutive failures since the last Established.
     pub fn failures(&self) -> u32 {
         self.failures

@@ -97,6 +97,8 @@ pub async fn run(
         events,
         last_state: State::Idle,
         write_failed: false,
+        outbound: false,
+        pending: None,
     };
     let passive = s.config.passive;
     s.handle(Event::Start { passive }).await;
@@ -133,15 +135,7 @@ pub async fn run(
                     s.handle(Event::Stop).await;
                     return;
                 }
-                Some(SessionCommand::Incoming(stream)) => {
-                    if s.stream.is_none() && s.fsm.state() != State::Idle {
-                        s.stream = Some(stream);
-                        s.connecting = false;
-                        s.handle(Event::TcpConnected).await;
-                    }
-                    // Otherwise: a second connection (collision handling belongs to the peer
-                    // manager, which compares identifiers) or a closed session; drop it.
-                }
+                Some(SessionCommand::Incoming(stream)) => s.incoming(stream).await,
                 Some(SessionCommand::Send(msg)) => {
                     if s.fsm.state() == State::Established {
                         s.send(&msg).await;
@@ -158,9 +152,13 @@ pub async fn run(
                 match res {
                     Ok(stream) => {
                         s.stream = Some(stream);
+                        s.outbound = true;
                         s.handle(Event::TcpConnected).await;
                     }
-                    Err(()) => s.handle(Event::TcpFailed).await,
+                    Err(()) => {
+                        s.handle(Event::TcpFailed).await;
+                        s.adopt_pending().await;
+                    }
                 }
             }
             read = read_some(s.stream.as_mut(), &mut s.buf) => {
@@ -265,9 +263,115 @@ struct Driver {
     last_state: State,
     /// A write failed; the FSM hears of it before the next event.
     write_failed: bool,
+    /// The current connection was initiated by us.
+    outbound: bool,
+    /// A connection from the peer that collided with ours while its OPEN was unknown
+    /// (OpenSent): resolved when the peer's OPEN arrives on ours, adopted if ours fails.
+    pending: Option<TcpStream>,
 }
 
 impl Driver {
+    /// A connection accepted from the peer (RFC 4271 §6.8 collision handling).
+    async fn incoming(&mut self, new: TcpStream) {
+        match self.fsm.state() {
+            // Refusing connections (stopped, or damping a flapping peer).
+            State::Idle => {}
+            _ if self.stream.is_none() => {
+                self.stream = Some(new);
+                self.outbound = false;
+                self.connecting = false;
+                self.handle(Event::TcpConnected).await;
+            }
+            State::Connect | State::Active => {}
+            // The peer's identifier is not known yet: decide when its OPEN arrives.
+            State::OpenSent => self.pending = Some(new),
+            State::OpenConfirm => self.resolve_collision(new).await,
+            State::Established => {
+                let restarting_peer = self
+                    .fsm
+                    .negotiation()
+                    .is_some_and(|n| n.peer_graceful_restart.is_some());
+                if restarting_peer {
+                    // RFC 4724 §4.2: a new connection from an established peer that does
+                    // graceful restart means it restarted: the old session is over (its
+                    // routes are kept stale by the owner) and the new one takes over.
+                    tracing::info!(peer = %self.config.remote, "graceful restart: the peer reconnected, replacing the old session");
+                    if let Some(mut old) = self.stream.take() {
+                        let _ = old.shutdown().await;
+                    }
+                    let _ = self
+                        .events
+                        .send(SessionEvent::Down(DownReason::TransportFailed))
+                        .await;
+                    self.adopt_fresh(new).await;
+                }
+                // Otherwise the established session stays and the new connection is closed
+                // (RFC 4271 §6.8).
+            }
+        }
+    }
+
+    /// OpenConfirm and a second connection: keep the one initiated by the speaker with the
+    /// higher BGP Identifier, close the other with Cease / Connection Collision Resolution.
+    async fn resolve_collision(&mut self, new: TcpStream) {
+        let Some(remote_id) = self.fsm.remote_open().map(|o| o.bgp_id) else {
+            return;
+        };
+        let local_id = self.config.fsm.local_open.bgp_id;
+        let ours_wins = crate::fsm::resolve_collision(local_id, remote_id);
+        let notification = Message::Notification(crate::fsm::collision_notification());
+        let bytes = notification
+            .to_bytes(&Context::default())
+            .unwrap_or_default();
+        if !self.outbound || ours_wins {
+            // Keep the current connection.
+            tracing::info!(peer = %self.config.remote, %local_id, %remote_id, "connection collision: keeping the established connection");
+            let mut new = new;
+            let _ = new.write_all(&bytes).await;
+            let _ = new.shutdown().await;
+            return;
+        }
+        tracing::info!(peer = %self.config.remote, %local_id, %remote_id, "connection collision: the peer's connection wins");
+        if let Some(mut old) = self.stream.take() {
+            let _ = old.write_all(&bytes).await;
+            let _ = old.shutdown().await;
+        }
+        self.adopt_fresh(new).await;
+    }
+
+    /// Resolves a pending collision once the FSM knows the peer's identifier.
+    async fn resolve_pending(&mut self) {
+        if self.fsm.state() == State::OpenConfirm {
+            if let Some(p) = self.pending.take() {
+                self.resolve_collision(p).await;
+            }
+        }
+    }
+
+    /// Our connection failed while the peer's was waiting: use the peer's.
+    async fn adopt_pending(&mut self) {
+        if self.stream.is_none() {
+            if let Some(p) = self.pending.take() {
+                self.adopt_fresh(p).await;
+            }
+        }
+    }
+
+    /// Restarts the FSM on `stream`, a connection from the peer.
+    async fn adopt_fresh(&mut self, stream: TcpStream) {
+        self.fsm = Fsm::new(self.config.fsm.clone());
+        self.timers = Timers::default();
+        self.buf.clear();
+        self.rx_ctx = Context::default();
+        self.tx_ctx = Context::default();
+        let passive = self.config.passive;
+        self.handle(Event::Start { passive }).await;
+        self.stream = Some(stream);
+        self.outbound = false;
+        self.handle(Event::TcpConnected).await;
+        self.connecting = false;
+    }
+
     /// Feeds one event to the FSM and performs its actions.
     async fn handle(&mut self, event: Event) {
         if event == Event::TcpConnected {
@@ -283,6 +387,10 @@ impl Driver {
         let actions = self.fsm.handle(event);
         for a in actions {
             self.perform(a).await;
+        }
+        let state = self.fsm.state();
+        if state == State::OpenConfirm && self.pending.is_some() {
+            Box::pin(self.resolve_pending()).await;
         }
         let state = self.fsm.state();
         if state != self.last_state {

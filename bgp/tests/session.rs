@@ -179,3 +179,116 @@ async fn silent_peer_gets_hold_timer_expired() {
     assert_eq!(reason, DownReason::Sent(Notification::new(4, 0, vec![])));
     drop(cmd);
 }
+
+/// Reads one whole BGP message from `s`.
+async fn read_message(s: &mut tokio::net::TcpStream) -> Message {
+    let mut head = [0u8; 19];
+    timeout(Duration::from_secs(10), s.read_exact(&mut head))
+        .await
+        .expect("timed out reading a message")
+        .expect("connection closed");
+    let len = usize::from(u16::from_be_bytes([head[16], head[17]]));
+    let mut msg = head.to_vec();
+    msg.resize(len, 0);
+    timeout(Duration::from_secs(10), s.read_exact(&mut msg[19..]))
+        .await
+        .unwrap()
+        .unwrap();
+    decode_message(&msg, &Context::default()).unwrap().message
+}
+
+/// Our session (router id `local_id`) connects to a scripted peer (router id 10.0.0.5) and
+/// reaches OpenConfirm; then the peer's own connection arrives. Returns the connection we
+/// initiated and the peer's end of its connection.
+async fn collide(local_id: [u8; 4], early: bool) -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (cmd, cmd_rx) = mpsc::channel(8);
+    let (ev_tx, mut ev) = mpsc::channel(64);
+    let cfg = SessionConfig {
+        fsm: fsm(65001, local_id, 65002, 9),
+        remote: listener.local_addr().unwrap(),
+        passive: false,
+        connect_timeout: Duration::from_secs(2),
+        socket: Default::default(),
+    };
+    tokio::spawn(run(cfg, cmd_rx, ev_tx));
+    let (mut out, _) = listener.accept().await.unwrap();
+    assert!(matches!(read_message(&mut out).await, Message::Open(_)));
+    // The peer's own connection, before (OpenSent) or after (OpenConfirm) its OPEN on ours.
+    let other = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = tokio::net::TcpStream::connect(other.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = other.accept().await.unwrap();
+    let mut server = Some(server);
+    if early {
+        cmd.send(SessionCommand::Incoming(server.take().unwrap()))
+            .await
+            .unwrap();
+    }
+    let open = Open::new(
+        65002,
+        9,
+        Ipv4Addr::new(10, 0, 0, 5),
+        vec![
+            Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
+            Capability::FourOctetAs(65002),
+        ],
+    );
+    out.write_all(&Message::Open(open).to_bytes(&Context::default()).unwrap())
+        .await
+        .unwrap();
+    // Its OPEN accepted, the session answers with a KEEPALIVE (OpenConfirm).
+    assert!(matches!(read_message(&mut out).await, Message::Keepalive));
+    if !early {
+        next_matching(&mut ev, |e| {
+            matches!(e, SessionEvent::State(State::OpenConfirm))
+        })
+        .await;
+    }
+    if let Some(server) = server {
+        cmd.send(SessionCommand::Incoming(server)).await.unwrap();
+    }
+    // Keep the session alive after we return.
+    tokio::spawn(async move {
+        while ev.recv().await.is_some() {}
+        drop(cmd);
+    });
+    (out, client)
+}
+
+fn is_collision(m: &Message) -> bool {
+    matches!(m, Message::Notification(n) if n.code == 6 && n.subcode == 7)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collision_keeps_our_connection_when_our_id_is_higher() {
+    let (mut out, mut theirs) = collide([10, 0, 0, 9], false).await;
+    // The peer's connection is closed with Cease/7; ours lives on.
+    let m = read_message(&mut theirs).await;
+    assert!(is_collision(&m), "{m:?}");
+    out.write_all(&Message::Keepalive.to_bytes(&Context::default()).unwrap())
+        .await
+        .unwrap();
+    // Established on ours: keepalives keep coming (hold 9 s -> every 3 s).
+    assert!(matches!(read_message(&mut out).await, Message::Keepalive));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collision_moves_to_the_peer_connection_when_its_id_is_higher() {
+    let (mut out, mut theirs) = collide([10, 0, 0, 1], false).await;
+    // Ours is closed with Cease/7, and the session starts over on the peer's connection.
+    let m = read_message(&mut out).await;
+    assert!(is_collision(&m), "{m:?}");
+    let m = read_message(&mut theirs).await;
+    assert!(matches!(m, Message::Open(_)), "{m:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collision_in_open_sent_waits_for_the_peer_open() {
+    // The peer's connection arrives before its OPEN on ours: held, then resolved.
+    let (mut out, mut theirs) = collide([10, 0, 0, 1], true).await;
+    let m = read_message(&mut out).await;
+    assert!(is_collision(&m), "{m:?}");
+    assert!(matches!(read_message(&mut theirs).await, Message::Open(_)));
+}
