@@ -135,6 +135,9 @@ pub struct FsmConfig {
     pub peer_type: Option<PeerType>,
     /// Smallest hold time we accept from the peer, other than 0 (RFC 4271 allows 3).
     pub min_hold_time: u16,
+    /// Configured keepalive interval: used when shorter than a third of the negotiated hold
+    /// time (FRR's `timers KEEPALIVE HOLD`); `None` means a third of the hold time.
+    pub keepalive: Option<Duration>,
     /// ConnectRetryTime.
     pub connect_retry: Duration,
     /// First automatic restart delay after a failure; doubled per consecutive failure.
@@ -297,7 +300,7 @@ impl Fsm {
             },
             (State::OpenConfirm | State::Established, Event::TimerExpired(Timer::Keepalive)) => {
                 out.push(Action::SendKeepalive);
-                if let Some(k) = self.hold.and_then(keepalive_interval) {
+                if let Some(k) = self.hold.and_then(|h| self.keepalive_for(h)) {
                     out.push(Action::StartTimer(Timer::Keepalive, k));
                 }
             }
@@ -358,9 +361,19 @@ impl Fsm {
 
     fn arm_session_timers(&self, out: &mut Vec<Action>, hold: Duration) {
         self.arm_hold(out, hold);
-        if let Some(k) = keepalive_interval(hold) {
+        if let Some(k) = self.keepalive_for(hold) {
             out.push(Action::StartTimer(Timer::Keepalive, k));
         }
+    }
+
+    /// The keepalive interval for a negotiated hold time: a third of it, or the configured
+    /// interval when shorter (never below one second; none with hold time 0).
+    fn keepalive_for(&self, hold: Duration) -> Option<Duration> {
+        let third = keepalive_interval(hold)?;
+        Some(match self.config.keepalive {
+            Some(k) if !k.is_zero() => k.min(third).max(Duration::from_secs(1)),
+            _ => third,
+        })
     }
 
     fn arm_hold(&self, out: &mut Vec<Action>, hold: Duration) {

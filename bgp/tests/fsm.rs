@@ -29,6 +29,7 @@ fn config(hold: u16) -> FsmConfig {
         peer_as: Some(65002),
         peer_type: None,
         min_hold_time: 3,
+        keepalive: None,
         connect_retry: Duration::from_secs(5),
         idle_hold: Duration::from_secs(1),
         max_idle_hold: Duration::from_secs(60),
@@ -405,5 +406,36 @@ fn random_sequences_reach_established() {
     assert!(
         random_only >= 10,
         "only {random_only} of 500 random sequences reached Established"
+    );
+}
+
+#[test]
+fn a_configured_keepalive_shorter_than_a_third_of_the_hold_time_is_used() {
+    let mut fsm = Fsm::new(FsmConfig {
+        keepalive: Some(Duration::from_secs(2)),
+        ..config(90)
+    });
+    establish(&mut fsm, 30);
+    let a = fsm.handle(Event::TimerExpired(Timer::Keepalive));
+    assert!(
+        a.contains(&Action::StartTimer(
+            Timer::Keepalive,
+            Duration::from_secs(2)
+        )),
+        "{a:?}"
+    );
+    // A configured keepalive longer than a third of the negotiated hold time is capped.
+    let mut fsm = Fsm::new(FsmConfig {
+        keepalive: Some(Duration::from_secs(60)),
+        ..config(90)
+    });
+    establish(&mut fsm, 30);
+    let a = fsm.handle(Event::TimerExpired(Timer::Keepalive));
+    assert!(
+        a.contains(&Action::StartTimer(
+            Timer::Keepalive,
+            Duration::from_secs(10)
+        )),
+        "{a:?}"
     );
 }

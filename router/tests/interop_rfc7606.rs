@@ -90,6 +90,7 @@ where
                     peer_as: Some(64514),
                     peer_type: None,
                     min_hold_time: 3,
+                    keepalive: None,
                     connect_retry: Duration::from_secs(1),
                     idle_hold: Duration::from_secs(1),
                     max_idle_hold: Duration::from_secs(2),

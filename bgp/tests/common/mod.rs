@@ -26,6 +26,7 @@ pub fn fsm(asn: u32, id: [u8; 4], peer_as: u32, hold: u16) -> FsmConfig {
         peer_as: Some(peer_as),
         peer_type: None,
         min_hold_time: 3,
+        keepalive: None,
         connect_retry: Duration::from_secs(1),
         idle_hold: Duration::from_millis(200),
         max_idle_hold: Duration::from_secs(5),

@@ -517,6 +517,7 @@ fn session_config(
             peer_as,
             peer_type,
             min_hold_time: 3,
+            keepalive: Some(Duration::from_secs(u64::from(n.keepalive))),
             connect_retry: Duration::from_secs(u64::from(n.connect_time.max(1))),
             idle_hold: Duration::from_secs(1),
             max_idle_hold: Duration::from_secs(60),
