@@ -94,6 +94,8 @@ pub struct Neighbor {
     pub graceful_restart: bool,
     /// Paths of the peer kept stale while it restarts.
     pub stale_paths: usize,
+    /// Destinations waiting to be sent to the peer (its queue is full or it is slow).
+    pub out_queue: usize,
     /// The peer's hostname (FQDN capability).
     pub peer_hostname: Option<String>,
     /// Times the session went down.

@@ -127,6 +127,9 @@ pub fn neighbors(list: &[Neighbor]) -> String {
             "  RFC 7606: {} attribute discards, {} treat-as-withdraw, {} AFI/SAFI disables, {} resets; {} routes filtered by loop checks",
             r.attribute_discard, r.treat_as_withdraw, r.afi_safi_disable, r.session_reset, n.filtered
         );
+        if n.out_queue > 0 {
+            let _ = writeln!(o, "  Destinations waiting to be sent: {}", n.out_queue);
+        }
         let _ = writeln!(o, "  Connections dropped {}", n.flaps);
         if let Some(e) = &n.last_error {
             let _ = writeln!(o, "  Last reset: {e}");

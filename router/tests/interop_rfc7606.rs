@@ -20,17 +20,12 @@
 
 mod lab;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use bgp::fsm::FsmConfig;
-use bgp::negotiation::SessionPolicy;
-use bgp::session::{SessionCommand, SessionConfig, SessionEvent};
-use bgp::wire::{
-    AsPath, Capability, Context, Family, Ipv4Nlri, Message, Open, Origin, PathAttributes, Update,
-};
-use lab::{veth, wait_for, Frr, Netns, Perouterd};
-use tokio::sync::mpsc;
+use bgp::session::{SessionCommand, SessionEvent};
+use bgp::wire::{AsPath, Context, Ipv4Nlri, Message, Origin, PathAttributes, Update};
+use lab::{next, speaker_in, step, veth, wait_for, Frr, Netns, Perouterd, Speaker};
 
 fn update(prefix: &str, atomic: bool) -> Vec<u8> {
     let u = Update {
@@ -58,86 +53,6 @@ fn patch(mut msg: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
         .unwrap_or_else(|| panic!("{from:02x?} not in {msg:02x?}"));
     msg[at..at + to.len()].copy_from_slice(to);
     msg
-}
-
-/// Runs `script` against perouterd at 192.169.10.1 from inside `ns`, on a thread of its own
-/// (setns applies to the calling thread) with a current-thread runtime.
-fn speaker_in<F, Fut>(ns: &str, script: F) -> std::thread::JoinHandle<()>
-where
-    F: FnOnce(mpsc::Sender<SessionCommand>, mpsc::Receiver<SessionEvent>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let f = std::fs::File::open(&path).unwrap();
-        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let cfg = SessionConfig {
-                fsm: FsmConfig {
-                    local_open: Open::new(
-                        64515,
-                        30,
-                        Ipv4Addr::new(10, 0, 0, 200),
-                        vec![
-                            Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
-                            Capability::FourOctetAs(64515),
-                        ],
-                    ),
-                    peer_as: Some(64514),
-                    peer_type: None,
-                    min_hold_time: 3,
-                    keepalive: None,
-                    connect_retry: Duration::from_secs(1),
-                    idle_hold: Duration::from_secs(1),
-                    max_idle_hold: Duration::from_secs(2),
-                    open_hold: Duration::from_secs(30),
-                    policy: SessionPolicy::default(),
-                },
-                remote: SocketAddr::from((Ipv4Addr::new(192, 169, 10, 1), 179)),
-                passive: false,
-                connect_timeout: Duration::from_secs(2),
-                socket: Default::default(),
-            };
-            let (cmd, cmd_rx) = mpsc::channel(8);
-            let (ev_tx, ev) = mpsc::channel(64);
-            tokio::spawn(bgp::session::run(cfg, cmd_rx, ev_tx));
-            script(cmd, ev).await;
-        });
-    })
-}
-
-/// The next step the test thread asks for, without blocking the runtime's only thread (the
-/// session task must keep running meanwhile).
-async fn step(rx: &std::sync::mpsc::Receiver<&'static str>) -> &'static str {
-    loop {
-        match rx.try_recv() {
-            Ok(s) => return s,
-            Err(std::sync::mpsc::TryRecvError::Empty) => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => panic!("the test went away"),
-        }
-    }
-}
-
-async fn next<T>(
-    ev: &mut mpsc::Receiver<SessionEvent>,
-    mut f: impl FnMut(&SessionEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let e = ev.recv().await.expect("session ended");
-            if let Some(v) = f(&e) {
-                return v;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for a session event")
 }
 
 #[test]
@@ -178,7 +93,7 @@ fn rfc7606_actions_reach_the_fabric_as_they_should() {
 
     let (step_tx, step_rx) = std::sync::mpsc::channel::<&'static str>();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<String>();
-    let speaker = speaker_in(&host.name, move |cmd, mut ev| async move {
+    let speaker = speaker_in(&host.name, Speaker::host(), move |cmd, mut ev| async move {
         next(&mut ev, |e| {
             matches!(e, SessionEvent::Established(_)).then_some(())
         })

@@ -1167,6 +1167,12 @@ impl Rib {
         self.pool.live()
     }
 
+    /// Destinations queued for peer `id` (its outbound backlog; at most one entry per
+    /// destination however often it changed).
+    pub fn pending_len(&self, id: PeerId) -> usize {
+        self.peers.get(&id).map(|p| p.pending.len()).unwrap_or(0)
+    }
+
     /// A peer's configuration as the RIB applies it.
     pub fn peer_config(&self, id: PeerId) -> Option<&PeerConfig> {
         self.peers.get(&id).map(|p| &p.config)

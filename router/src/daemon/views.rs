@@ -109,6 +109,7 @@ pub(super) fn neighbor(a: &Actor, id: PeerId) -> Option<Neighbor> {
             .unwrap_or_default(),
         graceful_restart: p.peer_gr.is_some(),
         stale_paths: a.rib.stale_paths(id),
+        out_queue: a.rib.pending_len(id),
         peer_hostname: n.and_then(|n| n.peer_hostname.clone()),
         flaps: p.flaps,
         last_error: p.last_error.clone(),
@@ -294,6 +295,11 @@ pub(super) fn metrics(a: &Actor) -> String {
         "# HELP perouterd_bgp_rfc7606_total RFC 7606 actions taken on received UPDATEs."
     );
     let _ = writeln!(o, "# TYPE perouterd_bgp_rfc7606_total counter");
+    let _ = writeln!(
+        o,
+        "# HELP perouterd_bgp_out_queue Destinations waiting to be sent to a peer."
+    );
+    let _ = writeln!(o, "# TYPE perouterd_bgp_out_queue gauge");
     for (id, p) in &a.peers {
         let c = a.rib.counters(*id).unwrap_or_default();
         let peer = label(
@@ -314,6 +320,11 @@ pub(super) fn metrics(a: &Actor) -> String {
                 "perouterd_bgp_prefixes_advertised{{neighbor=\"{peer}\",family=\"{f}\"}} {tx}"
             );
         }
+        let _ = writeln!(
+            o,
+            "perouterd_bgp_out_queue{{neighbor=\"{peer}\"}} {}",
+            a.rib.pending_len(*id)
+        );
         let _ = writeln!(
             o,
             "perouterd_bgp_updates_received_total{{neighbor=\"{peer}\"}} {}",

@@ -11,7 +11,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use std::net::{Ipv4Addr, SocketAddr};
+
+use bgp::fsm::FsmConfig;
+use bgp::negotiation::SessionPolicy;
+use bgp::session::{SessionCommand, SessionConfig, SessionEvent};
+use bgp::wire::{Capability, Family, Open};
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -553,4 +560,107 @@ impl Perouterd {
     pub fn write_config(&self, yaml: &str) {
         std::fs::write(&self.config, yaml).unwrap();
     }
+}
+
+/// A scripted BGP speaker (our own session library) run from inside a namespace.
+#[derive(Debug, Clone)]
+pub struct Speaker {
+    pub asn: u32,
+    pub router_id: Ipv4Addr,
+    pub peer: SocketAddr,
+    pub peer_as: u32,
+    pub hold: u16,
+}
+
+impl Speaker {
+    /// The host speaker of the usual topology: AS 64515 towards perouterd at 192.169.10.1.
+    pub fn host() -> Speaker {
+        Speaker {
+            asn: 64515,
+            router_id: Ipv4Addr::new(10, 0, 0, 200),
+            peer: SocketAddr::from((Ipv4Addr::new(192, 169, 10, 1), 179)),
+            peer_as: 64514,
+            hold: 30,
+        }
+    }
+}
+
+/// Runs `script` with a session to `sp.peer` from inside `ns`, on a thread of its own
+/// (setns applies to the calling thread) with a current-thread runtime.
+pub fn speaker_in<F, Fut>(ns: &str, sp: Speaker, script: F) -> std::thread::JoinHandle<()>
+where
+    F: FnOnce(mpsc::Sender<SessionCommand>, mpsc::Receiver<SessionEvent>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let f = std::fs::File::open(&path).unwrap();
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let cfg = SessionConfig {
+                fsm: FsmConfig {
+                    local_open: Open::new(
+                        sp.asn,
+                        sp.hold,
+                        sp.router_id,
+                        vec![
+                            Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
+                            Capability::FourOctetAs(sp.asn),
+                        ],
+                    ),
+                    peer_as: Some(sp.peer_as),
+                    peer_type: None,
+                    min_hold_time: 3,
+                    keepalive: None,
+                    connect_retry: Duration::from_secs(1),
+                    idle_hold: Duration::from_secs(1),
+                    max_idle_hold: Duration::from_secs(2),
+                    open_hold: Duration::from_secs(30),
+                    policy: SessionPolicy::default(),
+                },
+                remote: sp.peer,
+                passive: false,
+                connect_timeout: Duration::from_secs(2),
+                socket: Default::default(),
+            };
+            let (cmd, cmd_rx) = mpsc::channel(8);
+            let (ev_tx, ev) = mpsc::channel(64);
+            tokio::spawn(bgp::session::run(cfg, cmd_rx, ev_tx));
+            script(cmd, ev).await;
+        });
+    })
+}
+
+/// The next step the test thread asks for, without blocking the runtime's only thread (the
+/// session task must keep running meanwhile).
+pub async fn step(rx: &std::sync::mpsc::Receiver<&'static str>) -> &'static str {
+    loop {
+        match rx.try_recv() {
+            Ok(s) => return s,
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => panic!("the test went away"),
+        }
+    }
+}
+
+pub async fn next<T>(
+    ev: &mut mpsc::Receiver<SessionEvent>,
+    mut f: impl FnMut(&SessionEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let e = ev.recv().await.expect("session ended");
+            if let Some(v) = f(&e) {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for a session event")
 }
