@@ -1043,3 +1043,27 @@ fn gtsm_and_a_per_neighbour_local_as() {
     );
     drop(host);
 }
+
+#[test]
+fn max_prefix_restart_brings_the_session_back_after_the_delay() {
+    let t = topo();
+    let host = Frr::start(
+        &t.host,
+        &host_config(64515, &["10.100.0.1/32", "10.100.0.2/32"], &[], ""),
+    );
+    let r = Perouterd::start(
+        &t.router,
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: 192.169.10.2\n  asn: 64515\n  maxPrefix: {limit: 1, restartSeconds: 2}\n",
+    );
+    // Over the limit at once, torn down, back after 2 s, torn down again: FRR counts the
+    // connections.
+    wait_for(30, "a second connection after the restart delay", || {
+        let v = host.json("show bgp neighbors 192.169.10.1 json");
+        let n = v["192.169.10.1"]["connectionsEstablished"]
+            .as_u64()
+            .unwrap_or(0);
+        (n >= 2).then_some(())
+    });
+    assert!(r.neighbor("192.169.10.2")["flaps"].as_u64().unwrap() >= 1);
+}

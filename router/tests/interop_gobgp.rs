@@ -228,3 +228,74 @@ fn a_listen_range_accepts_fifty_dynamic_peers_and_refuses_the_fifty_first() {
     drop(speakers.pop());
     extra.wait_established("192.169.10.1", 60);
 }
+
+#[test]
+fn gobgp_as_an_ibgp_host_gets_local_pref_and_next_hop_self() {
+    let tor_ns = Netns::new("t");
+    let router = Netns::new("r");
+    let host_ns = Netns::new("h");
+    veth(
+        &tor_ns,
+        "tor0",
+        &["192.168.11.2/24"],
+        &router,
+        "uplink",
+        &["192.168.11.3/24"],
+    );
+    veth(
+        &router,
+        "host0",
+        &["192.169.10.1/24"],
+        &host_ns,
+        "eth0",
+        &["192.169.10.2/24"],
+    );
+    let tor = Frr::start(
+        &tor_ns,
+        "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\
+         neighbor 192.168.11.3 remote-as 64514\n\
+         address-family ipv4 unicast\n  network 10.200.0.0/24\n  neighbor 192.168.11.3 activate\n exit-address-family\n",
+    );
+    // GoBGP in our own AS: an iBGP host session (OpenPERouter's hostType: Internal).
+    let host = Gobgp::start(
+        &host_ns,
+        &gobgp_config(64514, "10.0.0.200", "192.169.10.2", "192.169.10.1", None),
+    );
+    host.cli(&["global", "rib", "add", "-a", "ipv4", "10.100.0.10/32"]);
+    let r = Perouterd::start(
+        &router,
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: 192.168.11.2\n  asn: 64512\n\
+         - address: 192.169.10.2\n  type: Internal\n",
+    );
+    r.wait_established("192.169.10.2", 30);
+    host.wait_established("192.169.10.1", 10);
+    assert_eq!(r.neighbor("192.169.10.2")["kind"], "internal");
+    // The ToR's route in GoBGP: LOCAL_PREF 100, next hop us (next-hop-self force), AS path
+    // the ToR's only.
+    let rib = wait_for(20, "the ToR's route in GoBGP", || {
+        let rib = host.rib("ipv4");
+        rib.contains_key("10.200.0.0/24").then_some(rib)
+    });
+    let attrs = rib["10.200.0.0/24"][0]["attrs"].as_array().unwrap().clone();
+    let find = |t: i64| {
+        attrs
+            .iter()
+            .find(|a| a["type"] == t)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(find(5)["value"], 100, "LOCAL_PREF: {attrs:?}");
+    assert_eq!(find(3)["nexthop"], "192.169.10.1", "{attrs:?}");
+    assert_eq!(
+        find(2)["as_paths"][0]["asns"],
+        serde_json::json!([64512]),
+        "{attrs:?}"
+    );
+    // GoBGP's route at the ToR: our AS only (the host is inside it).
+    let v = wait_for(20, "GoBGP's route at the ToR", || {
+        let v = tor.routes("ipv4 unicast");
+        v.get("10.100.0.10/32").is_some().then_some(v)
+    });
+    assert_eq!(v["10.100.0.10/32"][0]["path"], "64514");
+}

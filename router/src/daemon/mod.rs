@@ -348,6 +348,8 @@ enum Timer {
     Stale { peer: PeerId, generation: u64 },
     /// Restarting speaker: stop waiting for End-of-RIBs.
     Deferral,
+    /// A session torn down by its prefix limit comes back (`maxPrefix.restartSeconds`).
+    MaxPrefixRestart { peer: PeerId },
 }
 
 struct Actor {
@@ -619,6 +621,16 @@ impl Actor {
                     tracing::info!(peer = %peer, swept, timer = ?t, "graceful restart: stale paths removed on timer");
                 }
                 Timer::Deferral => self.end_deferral("deferral timer"),
+                Timer::MaxPrefixRestart { peer } => {
+                    let down = self
+                        .peers
+                        .get(&peer)
+                        .is_some_and(|p| p.cmd.is_none() && !p.admin_down);
+                    if down {
+                        tracing::info!(peer = %peer, "prefix limit restart timer: starting the session again");
+                        self.reset(peer);
+                    }
+                }
             }
         }
     }
@@ -1199,12 +1211,22 @@ impl Actor {
                             if !limit.warning_only {
                                 let n = Notification::new(code::CEASE, cease::MAX_PREFIXES, vec![]);
                                 self.stop_session(id, Some(n));
+                                let mut restart = None;
                                 if let Some(p) = self.peers.get_mut(&id) {
                                     p.last_error = Some(format!(
                                         "prefix limit {} exceeded in {family}",
                                         limit.limit
                                     ));
                                     p.flaps = p.flaps.saturating_add(1);
+                                    restart =
+                                        p.neighbor.max_prefix.as_ref().and_then(|m| m.restart);
+                                }
+                                // Down until `restartSeconds`, or until an operator reset.
+                                if let Some(secs) = restart {
+                                    self.arm(
+                                        Duration::from_secs(u64::from(secs)),
+                                        Timer::MaxPrefixRestart { peer: id },
+                                    );
                                 }
                             }
                         }
