@@ -1067,3 +1067,34 @@ fn max_prefix_restart_brings_the_session_back_after_the_delay() {
     });
     assert!(r.neighbor("192.169.10.2")["flaps"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn sighup_and_a_file_change_reload_the_configuration() {
+    let t = topo();
+    let _tor = Frr::start(&t.tor, &tor_config(64512, "64514", ""));
+    let config = router_config("asn: 64512", "asn: 64515", "");
+    // This daemon checks its file every second (the others in these tests do not).
+    std::env::set_var("PLAB_WATCH_SECONDS", "1");
+    let r = Perouterd::start(&t.router, &config);
+    std::env::remove_var("PLAB_WATCH_SECONDS");
+    r.wait_established("192.168.11.2", 30);
+    let description = |r: &Perouterd| {
+        r.neighbor("192.168.11.2")["summary"]["description"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    // A file change alone is noticed and applied in place.
+    r.write_config(&config.replace("description: tor-v4", "description: from-the-watcher"));
+    wait_for(10, "the watcher to reload", || {
+        (description(&r) == "from-the-watcher").then_some(())
+    });
+    // SIGHUP reloads too (the watcher sees no further change after it).
+    r.write_config(&config.replace("description: tor-v4", "description: from-sighup"));
+    r.proc.signal("HUP");
+    wait_for(10, "SIGHUP to reload", || {
+        (description(&r) == "from-sighup").then_some(())
+    });
+    assert_eq!(r.neighbor("192.168.11.2")["flaps"], 0);
+    assert!(r.log().contains("SIGHUP: reloading"), "{}", r.log());
+}

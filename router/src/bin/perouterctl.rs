@@ -71,6 +71,9 @@ enum ShowBgp {
         /// ipv4-unicast, ipv6-unicast, ipv4-vpn, ipv6-vpn or l2vpn-evpn.
         #[arg(long, default_value = "ipv4-unicast")]
         afi: String,
+        /// The VRF instance (only `default` until VRF instances arrive with EVPN).
+        #[arg(long, default_value = "default")]
+        vrf: String,
         /// Only destinations inside this prefix (or containing this address's /32 or /128).
         prefix: Option<String>,
     },
@@ -307,7 +310,10 @@ fn run(cli: &Cli) -> Result<()> {
                 &format!("/v1/bgp/neighbors/{}", enc(a)),
                 |v: &api::Neighbor| router::show::neighbors(std::slice::from_ref(v)),
             ),
-            ShowBgp::Routes { afi, prefix } => {
+            ShowBgp::Routes { afi, vrf, prefix } => {
+                if vrf != "default" {
+                    bail!("no VRF {vrf:?}: perouterd has only the default instance today (VRF instances come with EVPN/L3VPN)");
+                }
                 if Family::from_name(afi).is_none() {
                     bail!("unknown family {afi:?}: expected one of ipv4-unicast, ipv6-unicast, ipv4-vpn, ipv6-vpn, l2vpn-evpn");
                 }

@@ -457,6 +457,13 @@ impl Perouterd {
     }
 
     fn spawn(ns: &str, dir: &Path, config: &Path, socket: &Path) -> Proc {
+        // Tests reload explicitly unless they ask for the file watcher (PLAB_WATCH_SECONDS).
+        fn watch_seconds() -> u64 {
+            std::env::var("PLAB_WATCH_SECONDS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+        }
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_perouterd")])
             .arg("--config")
@@ -465,7 +472,8 @@ impl Perouterd {
             .arg(socket)
             .arg("--state-dir")
             .arg(dir)
-            .args(["--watch-seconds", "0", "--log-level", "debug"]);
+            .args(["--watch-seconds", &watch_seconds().to_string()])
+            .args(["--log-level", "debug"]);
         // Append: a restarted daemon keeps the earlier log.
         let log = std::fs::OpenOptions::new()
             .create(true)
