@@ -887,3 +887,49 @@ fn export_policy_prepends_after_matching_and_can_refuse() {
     );
     assert_eq!(out[0].nlri.len(), 2);
 }
+
+#[test]
+fn enhanced_route_refresh_sweeps_what_the_peer_did_not_send_again() {
+    let mut r = rib();
+    peer(&mut r, 1, 65001, |_| {});
+    announce(
+        &mut r,
+        1,
+        attrs(&[65001], "192.0.2.1"),
+        &["10.1.0.0/16", "10.2.0.0/16"],
+    );
+    // BoRR: everything of the family is stale; the peer sends 10.1/16 again; EoRR sweeps.
+    assert_eq!(r.mark_stale(1, Family::Ipv4Unicast), 2);
+    announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &["10.1.0.0/16"]);
+    assert_eq!(r.sweep_stale(1, Family::Ipv4Unicast), 1);
+    assert_eq!(best_peer(&r, "10.1.0.0/16"), Some(1));
+    assert_eq!(best_peer(&r, "10.2.0.0/16"), None);
+}
+
+#[test]
+fn a_refresh_request_resends_the_family_and_ends_with_eorr_when_enhanced() {
+    let mut r = rib();
+    peer(&mut r, 1, 65001, |_| {});
+    peer(&mut r, 2, 65002, |_| {});
+    announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &["10.1.0.0/16"]);
+    assert_eq!(sent(&mut r, 2).len(), 1);
+    r.resend(2, Family::Ipv4Unicast, true).unwrap();
+    let msgs = r.updates_for(2, 100).unwrap();
+    assert_eq!(msgs.len(), 2);
+    match decode_message(&msgs[1], &Context::default())
+        .unwrap()
+        .message
+    {
+        Message::RouteRefresh(rr) => assert_eq!(rr.subtype, 2, "EoRR"),
+        other => panic!("{other:?}"),
+    }
+    r.resend(2, Family::Ipv4Unicast, false).unwrap();
+    let msgs = r.updates_for(2, 100).unwrap();
+    match decode_message(&msgs[1], &Context::default())
+        .unwrap()
+        .message
+    {
+        Message::Update(u) => assert!(u.end_of_rib_family().is_some(), "End-of-RIB"),
+        other => panic!("{other:?}"),
+    }
+}

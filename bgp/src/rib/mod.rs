@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use bgp_wire::{
     pack, AfiSafi, AsPath, AsSegment, Context, EncodeError, Family, FamilySet, Message, NextHop,
-    PathAttributes, RouteDistinguisher, SegmentType, Update, Verdict,
+    PathAttributes, RouteDistinguisher, RouteRefresh, SegmentType, Update, Verdict,
 };
 use serde::Serialize;
 
@@ -282,6 +282,8 @@ struct PeerState {
     pending_set: HashSet<Dest>,
     /// Families whose End-of-RIB follows the initial dump.
     eor_due: FamilySet,
+    /// Families whose End-of-Route-Refresh (RFC 7313) follows a re-advertisement.
+    eorr_due: FamilySet,
     counters: PeerCounters,
 }
 
@@ -438,6 +440,21 @@ impl Rib {
         Ok(kept)
     }
 
+    /// Marks every path of `id` in `family` stale: the peer began an enhanced route refresh
+    /// (BoRR, RFC 7313 §4); what it does not send again before its EoRR is swept then.
+    pub fn mark_stale(&mut self, id: PeerId, family: Family) -> usize {
+        let mut n = 0usize;
+        if let Some(table) = self.tables.get_mut(family_index(family)) {
+            for entry in table.values_mut() {
+                for path in entry.paths.iter_mut().filter(|x| x.source.peer == id) {
+                    path.stale = true;
+                    n = n.saturating_add(1);
+                }
+            }
+        }
+        n
+    }
+
     /// Removes the stale paths of `id` in `family`: its End-of-RIB arrived after a restart,
     /// the stale timer fired, or the restarted session did not preserve forwarding for the
     /// family. Returns the number removed.
@@ -519,6 +536,7 @@ impl Rib {
                 pending: VecDeque::new(),
                 pending_set: HashSet::new(),
                 eor_due: FamilySet::EMPTY,
+                eorr_due: FamilySet::EMPTY,
                 counters: PeerCounters::default(),
             },
         );
@@ -566,6 +584,7 @@ impl Rib {
         p.pending.clear();
         p.pending_set.clear();
         p.eor_due = families;
+        p.eorr_due = FamilySet::EMPTY;
         self.requeue_all(id, families);
         Ok(())
     }
@@ -637,8 +656,10 @@ impl Rib {
     }
 
     /// Sends peer `id` everything of `family` again (a ROUTE-REFRESH request, RFC 2918):
-    /// its Adj-RIB-Out for the family is forgotten and rebuilt, followed by End-of-RIB.
-    pub fn resend(&mut self, id: PeerId, family: Family) -> Result<(), RibError> {
+    /// its Adj-RIB-Out for the family is forgotten and rebuilt, followed by End-of-RIB, or
+    /// with `enhanced` (RFC 7313 negotiated) by End-of-Route-Refresh — the caller sends the
+    /// Beginning-of-Route-Refresh first.
+    pub fn resend(&mut self, id: PeerId, family: Family, enhanced: bool) -> Result<(), RibError> {
         let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
         let Some(s) = &p.session else {
             return Err(RibError::NotEstablished(id));
@@ -650,7 +671,11 @@ impl Rib {
         if let Some(c) = p.counters.advertised.get_mut(family_index(family)) {
             *c = 0;
         }
-        p.eor_due.insert(family);
+        if enhanced {
+            p.eorr_due.insert(family);
+        } else {
+            p.eor_due.insert(family);
+        }
         let mut one = FamilySet::EMPTY;
         one.insert(family);
         self.requeue_all(id, one);
@@ -1126,6 +1151,17 @@ impl Rib {
                 msgs.push(eor.to_bytes(&session.tx)?);
             }
             p.eor_due = FamilySet::EMPTY;
+        }
+        if p.pending.is_empty() && !p.eorr_due.is_empty() {
+            for f in p.eorr_due.iter() {
+                let eorr = Message::RouteRefresh(RouteRefresh {
+                    afi_safi: f.afi_safi(),
+                    subtype: bgp_wire::route_refresh::subtype::EORR,
+                    orf: vec![],
+                });
+                msgs.push(eorr.to_bytes(&session.tx)?);
+            }
+            p.eorr_due = FamilySet::EMPTY;
         }
         p.counters.updates_out = p
             .counters

@@ -1234,12 +1234,51 @@ impl Actor {
                     Err(e) => tracing::warn!(peer = %id, error = %e, "update not applied"),
                 }
             }
-            Message::RouteRefresh(r) => {
-                if let Some(f) = r.afi_safi.family() {
-                    let _ = self.rib.resend(id, f);
-                }
-            }
+            Message::RouteRefresh(r) => self.route_refresh(id, &r),
             Message::Open(_) | Message::Keepalive | Message::Notification(_) => {}
+        }
+    }
+
+    /// A ROUTE-REFRESH from peer `id`: a request (we send the family again, between BoRR
+    /// and EoRR when enhanced route refresh is negotiated), or the peer's own BoRR/EoRR
+    /// around its re-advertisement (RFC 7313 §4: its paths turn stale at BoRR, and those not
+    /// refreshed by EoRR are removed).
+    fn route_refresh(&mut self, id: PeerId, r: &bgp::wire::RouteRefresh) {
+        use bgp::wire::route_refresh::subtype;
+        let Some(f) = r.afi_safi.family() else {
+            return;
+        };
+        let enhanced = self
+            .peers
+            .get(&id)
+            .and_then(|p| p.negotiation.as_ref())
+            .is_some_and(|n| n.enhanced_route_refresh);
+        match r.subtype {
+            subtype::NORMAL => {
+                if enhanced {
+                    if let Some(cmd) = self.peers.get(&id).and_then(|p| p.cmd.as_ref()) {
+                        let borr = bgp::wire::RouteRefresh {
+                            afi_safi: f.afi_safi(),
+                            subtype: subtype::BORR,
+                            orf: vec![],
+                        };
+                        let _ = cmd
+                            .try_send(SessionCommand::Send(Box::new(Message::RouteRefresh(borr))));
+                    }
+                }
+                let _ = self.rib.resend(id, f, enhanced);
+            }
+            subtype::BORR => {
+                let n = self.rib.mark_stale(id, f);
+                tracing::debug!(peer = %id, family = %f, paths = n, "enhanced route refresh begins");
+            }
+            subtype::EORR => {
+                let n = self.rib.sweep_stale(id, f);
+                tracing::debug!(peer = %id, family = %f, swept = n, "enhanced route refresh ends");
+            }
+            other => {
+                tracing::debug!(peer = %id, subtype = other, "ROUTE-REFRESH subtype ignored");
+            }
         }
     }
 
