@@ -8,11 +8,12 @@
 //! Sets are keyed by their canonical encoding (4-octet AS context) plus the next hop, which
 //! is exact: two sets encode the same iff they are equal.
 
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Weak};
 
 use bgp_wire::{Context, NextHop, Origin, PathAttributes};
+
+use super::HashMap;
 
 /// One attribute set, as stored in the RIB: the attributes (without MP_REACH, MP_UNREACH
 /// and NEXT_HOP, which are per-route or per-family), the next hop, and the fields the
@@ -76,7 +77,7 @@ pub struct AttrPool {
 impl Default for AttrPool {
     fn default() -> Self {
         AttrPool {
-            sets: HashMap::new(),
+            sets: HashMap::default(),
             sweep_at: 1024,
             ctx: Context::default(),
             scratch: Vec::with_capacity(256),

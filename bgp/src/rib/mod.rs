@@ -16,7 +16,7 @@ pub mod attrs;
 pub mod decision;
 pub mod route;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -29,6 +29,10 @@ use serde::Serialize;
 use crate::policy::{Outcome, Policy};
 
 pub use attrs::{AttrPool, Attrs};
+
+/// Hash maps of the RIB: randomly seeded (keys come from peers) and fast.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 pub use route::{Dest, Nlri};
 
 use route::{split_update, NlriBuilder};
@@ -374,13 +378,13 @@ impl Rib {
             config,
             pool: AttrPool::default(),
             tables: Default::default(),
-            peers: HashMap::new(),
+            peers: HashMap::default(),
             local_source,
             seq: 0,
             changed: Vec::new(),
             track_changes: false,
             deferring: false,
-            export_cache: HashMap::new(),
+            export_cache: HashMap::default(),
             export_hits: 0,
         }
     }
@@ -532,9 +536,9 @@ impl Rib {
                 source: None,
                 session: None,
                 disabled: FamilySet::EMPTY,
-                out: HashMap::new(),
+                out: HashMap::default(),
                 pending: VecDeque::new(),
-                pending_set: HashSet::new(),
+                pending_set: HashSet::default(),
                 eor_due: FamilySet::EMPTY,
                 eorr_due: FamilySet::EMPTY,
                 counters: PeerCounters::default(),
