@@ -1098,3 +1098,47 @@ fn sighup_and_a_file_change_reload_the_configuration() {
     assert_eq!(r.neighbor("192.168.11.2")["flaps"], 0);
     assert!(r.log().contains("SIGHUP: reloading"), "{}", r.log());
 }
+
+#[test]
+fn route_reflector_reflects_between_ibgp_clients() {
+    let t = topo();
+    let client = |id: &str, peer: &str, nets: &str| {
+        format!(
+            "router bgp 64514\n bgp router-id {id}\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\
+             neighbor {peer} remote-as internal\n neighbor {peer} timers 3 9\n\
+             address-family ipv4 unicast\n{nets}  neighbor {peer} activate\n exit-address-family\n"
+        )
+    };
+    let a = Frr::start(
+        &t.tor,
+        &client("10.0.0.100", "192.168.11.3", "  network 10.200.0.0/24\n"),
+    );
+    let b = Frr::start(
+        &t.host,
+        &client("10.0.0.200", "192.169.10.1", "  network 10.100.0.0/24\n"),
+    );
+    let r = Perouterd::start(
+        &t.router,
+        "routerID: 10.0.0.1\nasn: 64514\nrouteReflector: {clusterID: 10.255.0.1}\nneighbors:\n\
+         - address: 192.168.11.2\n  type: Internal\n  addressFamilies: [{type: ipv4unicast, properties: [{type: routeReflectorClient}]}]\n\
+         - address: 192.169.10.2\n  type: Internal\n  addressFamilies: [{type: ipv4unicast, properties: [{type: routeReflectorClient}]}]\n",
+    );
+    r.wait_established("192.168.11.2", 30);
+    r.wait_established("192.169.10.2", 30);
+    // B's route reflected to A: ORIGINATOR_ID is B, CLUSTER_LIST our cluster id.
+    wait_for(20, "the reflected route at A", || {
+        frr_route(&a.routes("ipv4 unicast"), "10.100.0.0/24").map(|_| ())
+    });
+    let detail = a.json("show bgp ipv4 unicast 10.100.0.0/24 json");
+    let path = &detail["paths"][0];
+    assert_eq!(path["originatorId"], "10.0.0.200", "{detail}");
+    let clusters = path["clusterList"]["list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(clusters, vec![serde_json::json!("10.255.0.1")], "{detail}");
+    // And the other way.
+    wait_for(20, "the reflected route at B", || {
+        frr_route(&b.routes("ipv4 unicast"), "10.200.0.0/24").map(|_| ())
+    });
+}
