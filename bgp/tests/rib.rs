@@ -933,3 +933,93 @@ fn a_refresh_request_resends_the_family_and_ends_with_eorr_when_enhanced() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn add_path_peers_get_every_path_with_stable_identifiers() {
+    let mut r = rib();
+    peer(&mut r, 1, 65001, |_| {});
+    peer(&mut r, 3, 65003, |_| {});
+    peer(&mut r, 4, 65004, |_| {});
+    // Peer 2 receives ADD-PATH.
+    r.add_peer(
+        2,
+        PeerConfig {
+            addr: IpAddr::V4(v4("192.0.2.2")),
+            local_as: LOCAL_AS,
+            ebgp: true,
+            rr_client: false,
+            next_hop_self: NextHopSelf::Off,
+            allowas_in: 0,
+            max_prefix: None,
+            import: Default::default(),
+            export: Default::default(),
+        },
+    )
+    .unwrap();
+    let mut families = FamilySet::EMPTY;
+    families.insert(Family::Ipv4Unicast);
+    r.peer_up(
+        2,
+        SessionInfo {
+            bgp_id: v4("10.0.1.2"),
+            peer_as: 65002,
+            families,
+            tx: Context {
+                add_path: families,
+                ..Context::default()
+            },
+            local_addr: IpAddr::V4(v4("192.0.2.100")),
+            local_link_local: None,
+            remote_addr: IpAddr::V4(v4("192.0.2.2")),
+        },
+    )
+    .unwrap();
+    r.updates_for(2, 100).unwrap();
+    let rx = Context {
+        add_path: families,
+        ..Context::default()
+    };
+    let decode = |msgs: Vec<Vec<u8>>| -> Vec<Update> {
+        msgs.iter()
+            .map(|m| match decode_message(m, &rx).unwrap().message {
+                Message::Update(u) => u,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &["10.1.0.0/16"]);
+    announce(
+        &mut r,
+        3,
+        attrs(&[65003, 65010], "192.0.2.3"),
+        &["10.1.0.0/16"],
+    );
+    let out = decode(r.updates_for(2, 100).unwrap());
+    let ids: Vec<Option<u32>> = out
+        .iter()
+        .flat_map(|u| u.nlri.iter().map(|n| n.path_id))
+        .collect();
+    assert_eq!(ids.len(), 2, "both paths: {out:?}");
+    assert_ne!(ids[0], ids[1]);
+    assert!(ids.iter().all(Option::is_some));
+    // Peer 4 (no ADD-PATH) got the best only.
+    assert_eq!(sent(&mut r, 4)[0].nlri.len(), 1);
+    // A change of the non-best path: the ADD-PATH peer hears of it, peer 4 does not.
+    announce(
+        &mut r,
+        3,
+        attrs(&[65003, 65011], "192.0.2.3"),
+        &["10.1.0.0/16"],
+    );
+    let out = decode(r.updates_for(2, 100).unwrap());
+    assert_eq!(out.len(), 1);
+    assert!(sent(&mut r, 4).is_empty());
+    // Peer 3 withdraws: one withdrawal, with that path's identifier.
+    let id3 = out[0].nlri[0].path_id;
+    withdraw(&mut r, 3, &["10.1.0.0/16"]);
+    let out = decode(r.updates_for(2, 100).unwrap());
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].withdrawn.len(), 1);
+    assert_eq!(out[0].withdrawn[0].path_id, id3);
+    assert_eq!(r.counters(2).unwrap().advertised[0], 1);
+}

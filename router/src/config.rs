@@ -187,7 +187,7 @@ pub enum AddPath {
     Off,
     /// Receive several paths per prefix.
     Receive,
-    /// Send path identifiers (perouterd sends its best path, with identifier 1).
+    /// Send every path, each with its path identifier (FRR `addpath-tx-all-paths`).
     Send,
     /// Both.
     Both,

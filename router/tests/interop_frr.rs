@@ -705,7 +705,7 @@ fn add_path_receives_every_frr_path_and_sends_path_identifiers() {
         &t.router,
         "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
          - address: 192.168.11.2\n  asn: 64512\n  addPath: both\n\
-         - address: 192.169.10.2\n  asn: 64515\n",
+         - address: 192.169.10.2\n  asn: 64515\n  addPath: send\n",
     );
     r.wait_established("192.168.11.2", 30);
     r.wait_established("192.169.10.2", 30);
@@ -751,7 +751,23 @@ fn add_path_receives_every_frr_path_and_sends_path_identifiers() {
     let caps = &v["192.168.11.3"]["neighborCapabilities"]["addPath"]["ipv4Unicast"];
     assert_eq!(caps["rxAdvertisedAndReceived"], true, "{v}");
     assert_eq!(caps["txAdvertisedAndReceived"], true, "{v}");
-    drop(host);
+    // We send every path too: the host (ADD-PATH send toward it) gets both of the ToR's paths.
+    let detail = wait_for(30, "both paths at the host", || {
+        let d = host.json("show bgp ipv4 unicast 10.50.0.0/24 json");
+        (d["paths"].as_array().map_or(0, Vec::len) == 2).then_some(d)
+    });
+    let mut host_paths: Vec<String> = detail["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["aspath"]["string"].as_str().unwrap_or("").to_string())
+        .collect();
+    host_paths.sort();
+    assert_eq!(
+        host_paths,
+        vec!["64514 64512 65001", "64514 64512 65002"],
+        "{detail}"
+    );
 }
 
 #[test]

@@ -80,6 +80,9 @@ pub struct Path {
     pub stale: bool,
     /// Unique per inserted path: tells a replaced path from the same one.
     seq: u64,
+    /// Our path identifier for it toward ADD-PATH peers: stable while the path exists,
+    /// unique among the destination's paths.
+    pub tx_id: u32,
 }
 
 /// All paths to one destination, and which are selected.
@@ -282,6 +285,9 @@ struct PeerState {
     /// Families disabled on this session by RFC 7606.
     disabled: FamilySet,
     out: HashMap<Dest, Advertised>,
+    /// What was advertised with ADD-PATH (families sent with path identifiers): every path,
+    /// by our path identifier.
+    out_paths: HashMap<Dest, Vec<(u32, Nlri, Arc<Attrs>)>>,
     pending: VecDeque<Dest>,
     pending_set: HashSet<Dest>,
     /// Families whose End-of-RIB follows the initial dump.
@@ -422,6 +428,7 @@ impl Rib {
         p.session = None;
         p.source = None;
         p.out.clear();
+        p.out_paths.clear();
         p.pending.clear();
         p.pending_set.clear();
         p.eor_due = FamilySet::EMPTY;
@@ -537,6 +544,7 @@ impl Rib {
                 session: None,
                 disabled: FamilySet::EMPTY,
                 out: HashMap::default(),
+                out_paths: HashMap::default(),
                 pending: VecDeque::new(),
                 pending_set: HashSet::default(),
                 eor_due: FamilySet::EMPTY,
@@ -585,6 +593,7 @@ impl Rib {
         p.session = Some(session);
         p.disabled = FamilySet::EMPTY;
         p.out.clear();
+        p.out_paths.clear();
         p.pending.clear();
         p.pending_set.clear();
         p.eor_due = families;
@@ -599,6 +608,7 @@ impl Rib {
         p.session = None;
         p.source = None;
         p.out.clear();
+        p.out_paths.clear();
         p.pending.clear();
         p.pending_set.clear();
         p.eor_due = FamilySet::EMPTY;
@@ -672,6 +682,7 @@ impl Rib {
             return Ok(());
         }
         p.out.retain(|d, _| d.family() != family);
+        p.out_paths.retain(|d, _| d.family() != family);
         if let Some(c) = p.counters.advertised.get_mut(family_index(family)) {
             *c = 0;
         }
@@ -886,13 +897,13 @@ impl Rib {
                 .find(|p| p.source.peer == peer && p.path_id == path_id)
             {
                 Some(p) => {
-                    if Arc::ptr_eq(&p.attrs, &attrs)
-                        && p.nlri == nlri
-                        && !p.stale
-                        && p.weight == weight
-                    {
+                    if Arc::ptr_eq(&p.attrs, &attrs) && p.nlri == nlri && p.weight == weight {
+                        // The same path again (a refresh, or the peer back from a restart):
+                        // fresh, and nothing to tell anyone.
+                        p.stale = false;
                         return false;
                     }
+                    let tx_id = p.tx_id;
                     *p = Path {
                         source,
                         path_id,
@@ -901,10 +912,17 @@ impl Rib {
                         weight,
                         stale: false,
                         seq,
+                        tx_id,
                     };
                 }
                 None => {
                     added = true;
+                    let tx_id = paths
+                        .iter()
+                        .map(|p| p.tx_id)
+                        .max()
+                        .unwrap_or(0)
+                        .saturating_add(1);
                     paths.push(Path {
                         source,
                         path_id,
@@ -913,6 +931,7 @@ impl Rib {
                         weight,
                         stale: false,
                         seq,
+                        tx_id,
                     });
                 }
             }
@@ -967,6 +986,7 @@ impl Rib {
             table.remove(&dest);
         }
         if !changed {
+            self.queue_add_path(dest);
             return;
         }
         if self.track_changes {
@@ -979,6 +999,21 @@ impl Rib {
                 .as_ref()
                 .is_some_and(|s| s.families.contains(family));
             if carries && p.pending_set.insert(dest) {
+                p.pending.push_back(dest);
+            }
+        }
+    }
+
+    /// Queues `dest` for the ADD-PATH peers only (a path changed but the selection did not:
+    /// peers that get every path still need to hear of it).
+    fn queue_add_path(&mut self, dest: Dest) {
+        let family = dest.family();
+        for p in self.peers.values_mut() {
+            let all_paths = p
+                .session
+                .as_ref()
+                .is_some_and(|s| s.families.contains(family) && s.tx.add_path.contains(family));
+            if all_paths && p.pending_set.insert(dest) {
                 p.pending.push_back(dest);
             }
         }
@@ -1017,61 +1052,75 @@ impl Rib {
         let mut announcements: Vec<(Arc<Attrs>, NlriBuilder)> = Vec::new();
         let group = ExportGroup::of(&config, &session);
         let mut sent: Vec<(Dest, Option<Advertised>)> = Vec::new();
+        let mut sent_paths: Vec<(Dest, Vec<(u32, Nlri, Arc<Attrs>)>)> = Vec::new();
         for dest in batch {
             let family = dest.family();
-            let best = self
+            let entry = self
                 .tables
                 .get(family_index(family))
-                .and_then(|t| t.get(&dest))
-                .and_then(|e| e.best());
-            let desired = match best {
-                Some(path) if path.source.peer != id => {
-                    // Update groups: peers whose export is computed the same way share one
-                    // result per (attribute set, source, family).
-                    let term = if config.export.is_accept_all() {
-                        None
-                    } else {
-                        config
-                            .export
-                            .select(&dest, &path.attrs.attrs, &path.attrs.next_hop)
-                    };
-                    let key = ExportKey {
-                        group: group.clone(),
-                        attrs: Arc::as_ptr(&path.attrs) as usize,
-                        source: path.source.peer,
-                        family,
-                        term,
-                    };
-                    let cached = self
-                        .export_cache
-                        .get(&key)
-                        .filter(|(src, _)| Arc::ptr_eq(src, &path.attrs))
-                        .map(|(_, e)| e.clone());
-                    let exported = match cached {
-                        Some(e) => {
-                            self.export_hits = self.export_hits.saturating_add(1);
-                            e
+                .and_then(|t| t.get(&dest));
+            if session.tx.add_path.contains(family) {
+                // ADD-PATH: every path that may go to this peer, each under its identifier.
+                let mut desired: Vec<(u32, Nlri, Arc<Attrs>)> = Vec::new();
+                if let Some(e) = entry {
+                    let order = e
+                        .selected
+                        .iter()
+                        .copied()
+                        .chain((0..e.paths.len()).filter(|i| !e.selected.contains(i)));
+                    for path in order.filter_map(|i| e.paths.get(i)) {
+                        if path.source.peer == id {
+                            continue;
                         }
-                        None => {
-                            let e = export(
-                                &mut self.pool,
-                                &self.config,
-                                &config,
-                                &session,
-                                path,
-                                family,
-                                term,
-                            );
-                            if self.export_cache.len() >= EXPORT_CACHE_MAX {
-                                self.export_cache.clear();
-                            }
-                            self.export_cache
-                                .insert(key, (path.attrs.clone(), e.clone()));
-                            e
+                        if let Some(a) = exported(
+                            &mut self.pool,
+                            &mut self.export_cache,
+                            &mut self.export_hits,
+                            &self.config,
+                            &group,
+                            &config,
+                            &session,
+                            &dest,
+                            path,
+                        ) {
+                            desired.push((path.tx_id, path.nlri.clone(), a));
                         }
-                    };
-                    exported.map(|a| (path.nlri.clone(), a))
+                    }
                 }
+                let Some(p) = self.peers.get(&id) else {
+                    break;
+                };
+                let current = p.out_paths.get(&dest).map(Vec::as_slice).unwrap_or(&[]);
+                for (cid, cn, _) in current {
+                    if !desired.iter().any(|(d, _, _)| d == cid) {
+                        push_withdrawal(&mut withdrawals, family, cn, Some(*cid));
+                    }
+                }
+                for (did, dn, da) in &desired {
+                    let unchanged = current
+                        .iter()
+                        .any(|(c, cn, ca)| c == did && cn == dn && Arc::ptr_eq(ca, da));
+                    if !unchanged {
+                        push_announcement(&mut announcements, family, da, dn, Some(*did));
+                    }
+                }
+                sent_paths.push((dest, desired));
+                continue;
+            }
+            let best = entry.and_then(|e| e.best());
+            let desired = match best {
+                Some(path) if path.source.peer != id => exported(
+                    &mut self.pool,
+                    &mut self.export_cache,
+                    &mut self.export_hits,
+                    &self.config,
+                    &group,
+                    &config,
+                    &session,
+                    &dest,
+                    path,
+                )
+                .map(|a| (path.nlri.clone(), a)),
                 _ => None,
             };
             let Some(p) = self.peers.get(&id) else {
@@ -1086,32 +1135,13 @@ impl Rib {
             if same {
                 continue;
             }
-            let add_path = session.tx.add_path.contains(family).then_some(1);
             match &desired {
                 Some((nlri, attrs)) => {
-                    let slot = announcements
-                        .iter()
-                        .position(|(a, b)| Arc::ptr_eq(a, attrs) && b_family(b) == Some(family));
-                    match slot.and_then(|i| announcements.get_mut(i)) {
-                        Some((_, b)) => b.push(nlri, add_path),
-                        None => {
-                            let mut b = NlriBuilder::new(family);
-                            b.push(nlri, add_path);
-                            announcements.push((attrs.clone(), b));
-                        }
-                    }
+                    push_announcement(&mut announcements, family, attrs, nlri, None)
                 }
                 None => {
                     if let Some((nlri, _)) = current {
-                        let slot = withdrawals.iter().position(|b| b_family(b) == Some(family));
-                        match slot.and_then(|i| withdrawals.get_mut(i)) {
-                            Some(b) => b.push(nlri, add_path),
-                            None => {
-                                let mut b = NlriBuilder::new(family);
-                                b.push(nlri, add_path);
-                                withdrawals.push(b);
-                            }
-                        }
+                        push_withdrawal(&mut withdrawals, family, nlri, None);
                     }
                 }
             }
@@ -1130,6 +1160,21 @@ impl Rib {
             )?);
         }
         let p = self.peers.get_mut(&id).ok_or(RibError::UnknownPeer(id))?;
+        for (dest, desired) in sent_paths {
+            let idx = family_index(dest.family());
+            let had = p.out_paths.contains_key(&dest);
+            if desired.is_empty() {
+                p.out_paths.remove(&dest);
+            } else {
+                p.out_paths.insert(dest, desired);
+            }
+            let has = p.out_paths.contains_key(&dest);
+            if had != has {
+                if let Some(c) = p.counters.advertised.get_mut(idx) {
+                    bump(c, has);
+                }
+            }
+        }
         for (dest, desired) in sent {
             let idx = family_index(dest.family());
             match desired {
@@ -1234,6 +1279,84 @@ impl Rib {
 
 fn b_family(b: &NlriBuilder) -> Option<Family> {
     b.family()
+}
+
+/// Adds a withdrawal of `nlri` to the builder of its family.
+fn push_withdrawal(out: &mut Vec<NlriBuilder>, family: Family, nlri: &Nlri, id: Option<u32>) {
+    match out.iter_mut().find(|b| b_family(b) == Some(family)) {
+        Some(b) => b.push(nlri, id),
+        None => {
+            let mut b = NlriBuilder::new(family);
+            b.push(nlri, id);
+            out.push(b);
+        }
+    }
+}
+
+/// Adds an announcement of `nlri` to the builder of its family and attribute set.
+fn push_announcement(
+    out: &mut Vec<(Arc<Attrs>, NlriBuilder)>,
+    family: Family,
+    attrs: &Arc<Attrs>,
+    nlri: &Nlri,
+    id: Option<u32>,
+) {
+    match out
+        .iter_mut()
+        .find(|(a, b)| Arc::ptr_eq(a, attrs) && b_family(b) == Some(family))
+    {
+        Some((_, b)) => b.push(nlri, id),
+        None => {
+            let mut b = NlriBuilder::new(family);
+            b.push(nlri, id);
+            out.push((attrs.clone(), b));
+        }
+    }
+}
+
+/// The attributes `path` is sent with to a peer of `group`, through the update-group cache:
+/// peers whose export is computed the same way share one result per (attribute set, source,
+/// family, export policy term).
+#[allow(clippy::too_many_arguments)]
+fn exported(
+    pool: &mut AttrPool,
+    cache: &mut HashMap<ExportKey, (Arc<Attrs>, Option<Arc<Attrs>>)>,
+    hits: &mut u64,
+    rib: &RibConfig,
+    group: &ExportGroup,
+    config: &PeerConfig,
+    session: &SessionInfo,
+    dest: &Dest,
+    path: &Path,
+) -> Option<Arc<Attrs>> {
+    let family = dest.family();
+    let term = if config.export.is_accept_all() {
+        None
+    } else {
+        config
+            .export
+            .select(dest, &path.attrs.attrs, &path.attrs.next_hop)
+    };
+    let key = ExportKey {
+        group: group.clone(),
+        attrs: Arc::as_ptr(&path.attrs) as usize,
+        source: path.source.peer,
+        family,
+        term,
+    };
+    if let Some((_, e)) = cache
+        .get(&key)
+        .filter(|(src, _)| Arc::ptr_eq(src, &path.attrs))
+    {
+        *hits = hits.saturating_add(1);
+        return e.clone();
+    }
+    let e = export(pool, rib, config, session, path, family, term);
+    if cache.len() >= EXPORT_CACHE_MAX {
+        cache.clear();
+    }
+    cache.insert(key, (path.attrs.clone(), e.clone()));
+    e
 }
 
 /// The attributes of `path` as sent to a peer, or `None` when it must not be sent there
