@@ -277,6 +277,9 @@ struct ExportKey {
 /// What was advertised for one destination: the NLRI and the exported attribute set.
 type Advertised = (Nlri, Arc<Attrs>);
 
+/// What was advertised for one destination with ADD-PATH: every path under our identifier.
+type AdvertisedPaths = Vec<(u32, Nlri, Arc<Attrs>)>;
+
 #[derive(Debug)]
 struct PeerState {
     config: PeerConfig,
@@ -287,7 +290,7 @@ struct PeerState {
     out: HashMap<Dest, Advertised>,
     /// What was advertised with ADD-PATH (families sent with path identifiers): every path,
     /// by our path identifier.
-    out_paths: HashMap<Dest, Vec<(u32, Nlri, Arc<Attrs>)>>,
+    out_paths: HashMap<Dest, AdvertisedPaths>,
     pending: VecDeque<Dest>,
     pending_set: HashSet<Dest>,
     /// Families whose End-of-RIB follows the initial dump.
@@ -1052,7 +1055,7 @@ impl Rib {
         let mut announcements: Vec<(Arc<Attrs>, NlriBuilder)> = Vec::new();
         let group = ExportGroup::of(&config, &session);
         let mut sent: Vec<(Dest, Option<Advertised>)> = Vec::new();
-        let mut sent_paths: Vec<(Dest, Vec<(u32, Nlri, Arc<Attrs>)>)> = Vec::new();
+        let mut sent_paths: Vec<(Dest, AdvertisedPaths)> = Vec::new();
         for dest in batch {
             let family = dest.family();
             let entry = self
@@ -1061,7 +1064,7 @@ impl Rib {
                 .and_then(|t| t.get(&dest));
             if session.tx.add_path.contains(family) {
                 // ADD-PATH: every path that may go to this peer, each under its identifier.
-                let mut desired: Vec<(u32, Nlri, Arc<Attrs>)> = Vec::new();
+                let mut desired: AdvertisedPaths = Vec::new();
                 if let Some(e) = entry {
                     let order = e
                         .selected
