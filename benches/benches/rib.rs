@@ -16,10 +16,8 @@
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
-use bgp::rib::{NextHopSelf, PeerConfig, PeerId, Rib, RibConfig, SessionInfo};
-use bgp::wire::{
-    AsPath, Context, Family, FamilySet, Ipv4Nlri, Origin, PathAttributes, Update, Verdict,
-};
+use bgp::rib::{PeerConfig, PeerId, Rib, RibConfig, SessionInfo};
+use bgp::wire::{AsPath, Family, FamilySet, Ipv4Nlri, Origin, PathAttributes, Update, Verdict};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ipnet::Ipv4Net;
 
@@ -68,37 +66,7 @@ fn withdrawals(from: u32, count: u32) -> Vec<Update> {
 }
 
 fn add_peer(r: &mut Rib, id: PeerId, asn: u32) {
-    let addr = Ipv4Addr::new(192, 0, (id >> 8) as u8, id as u8);
-    r.add_peer(
-        id,
-        PeerConfig {
-            addr: IpAddr::V4(addr),
-            local_as: 65000,
-            ebgp: true,
-            rr_client: false,
-            next_hop_self: NextHopSelf::Off,
-            allowas_in: 0,
-            max_prefix: None,
-            import: Default::default(),
-            export: Default::default(),
-        },
-    )
-    .unwrap();
-    let mut families = FamilySet::EMPTY;
-    families.insert(Family::Ipv4Unicast);
-    r.peer_up(
-        id,
-        SessionInfo {
-            bgp_id: addr,
-            peer_as: asn,
-            families,
-            tx: Context::default(),
-            local_addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254)),
-            local_link_local: None,
-            remote_addr: IpAddr::V4(addr),
-        },
-    )
-    .unwrap();
+    add_peer_no_drain(r, id, asn);
     // The empty initial dump's End-of-RIB.
     while r.has_pending(id) {
         r.updates_for(id, 100_000).unwrap();
@@ -244,37 +212,14 @@ fn bench(c: &mut Criterion) {
 
 /// Adds a peer whose initial dump is left queued.
 fn add_peer_no_drain(r: &mut Rib, id: PeerId, asn: u32) {
-    let addr = Ipv4Addr::new(192, 0, (id >> 8) as u8, id as u8);
-    r.add_peer(
-        id,
-        PeerConfig {
-            addr: IpAddr::V4(addr),
-            local_as: 65000,
-            ebgp: true,
-            rr_client: false,
-            next_hop_self: NextHopSelf::Off,
-            allowas_in: 0,
-            max_prefix: None,
-            import: Default::default(),
-            export: Default::default(),
-        },
-    )
-    .unwrap();
+    let id4 = Ipv4Addr::new(192, 0, (id >> 8) as u8, id as u8);
+    let addr = IpAddr::V4(id4);
+    r.add_peer(id, PeerConfig::new(addr, 65000, true)).unwrap();
     let mut families = FamilySet::EMPTY;
     families.insert(Family::Ipv4Unicast);
-    r.peer_up(
-        id,
-        SessionInfo {
-            bgp_id: addr,
-            peer_as: asn,
-            families,
-            tx: Context::default(),
-            local_addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254)),
-            local_link_local: None,
-            remote_addr: IpAddr::V4(addr),
-        },
-    )
-    .unwrap();
+    let local = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254));
+    r.peer_up(id, SessionInfo::new(id4, asn, families, local, addr))
+        .unwrap();
 }
 
 criterion_group! {

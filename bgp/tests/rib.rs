@@ -450,32 +450,20 @@ fn withdrawals_come_first_and_initial_dump_ends_with_eor() {
     // A peer that comes up now gets the table, then End-of-RIB.
     r.add_peer(
         2,
-        PeerConfig {
-            addr: IpAddr::V4(v4("192.0.2.2")),
-            local_as: LOCAL_AS,
-            ebgp: true,
-            rr_client: false,
-            next_hop_self: NextHopSelf::Off,
-            allowas_in: 0,
-            max_prefix: None,
-            import: Default::default(),
-            export: Default::default(),
-        },
+        PeerConfig::new(IpAddr::V4(v4("192.0.2.2")), LOCAL_AS, true),
     )
     .unwrap();
     let mut families = FamilySet::EMPTY;
     families.insert(Family::Ipv4Unicast);
     r.peer_up(
         2,
-        SessionInfo {
-            bgp_id: v4("10.0.1.2"),
-            peer_as: 65002,
+        SessionInfo::new(
+            v4("10.0.1.2"),
+            65002,
             families,
-            tx: Context::default(),
-            local_addr: IpAddr::V4(v4("192.0.2.100")),
-            local_link_local: None,
-            remote_addr: IpAddr::V4(v4("192.0.2.2")),
-        },
+            IpAddr::V4(v4("192.0.2.100")),
+            IpAddr::V4(v4("192.0.2.2")),
+        ),
     )
     .unwrap();
     // A budget of one destination at a time: no End-of-RIB until the dump is complete.
@@ -725,15 +713,13 @@ fn graceful_restart_keeps_stale_paths_until_end_of_rib() {
     families.insert(Family::Ipv4Unicast);
     r.peer_up(
         1,
-        SessionInfo {
-            bgp_id: v4("10.0.1.1"),
-            peer_as: 65001,
+        SessionInfo::new(
+            v4("10.0.1.1"),
+            65001,
             families,
-            tx: Context::default(),
-            local_addr: IpAddr::V4(v4("192.0.2.100")),
-            local_link_local: None,
-            remote_addr: IpAddr::V4(v4("192.0.2.1")),
-        },
+            IpAddr::V4(v4("192.0.2.100")),
+            IpAddr::V4(v4("192.0.2.1")),
+        ),
     )
     .unwrap();
     announce(&mut r, 1, attrs(&[65001], "192.0.2.1"), &["10.1.0.0/16"]);
@@ -943,17 +929,7 @@ fn add_path_peers_get_every_path_with_stable_identifiers() {
     // Peer 2 receives ADD-PATH.
     r.add_peer(
         2,
-        PeerConfig {
-            addr: IpAddr::V4(v4("192.0.2.2")),
-            local_as: LOCAL_AS,
-            ebgp: true,
-            rr_client: false,
-            next_hop_self: NextHopSelf::Off,
-            allowas_in: 0,
-            max_prefix: None,
-            import: Default::default(),
-            export: Default::default(),
-        },
+        PeerConfig::new(IpAddr::V4(v4("192.0.2.2")), LOCAL_AS, true),
     )
     .unwrap();
     let mut families = FamilySet::EMPTY;

@@ -20,7 +20,7 @@ use std::time::Duration;
 use bgp::session::{SessionCommand, SessionEvent};
 use bgp::wire::{pack, AsPath, Context, Ipv4Nlri, NextHop, NlriList, Origin, PathAttributes};
 use ipnet::Ipv4Net;
-use lab::{next, speaker_in, step, veth, wait_for, Frr, Netns, Perouterd, Speaker};
+use lab::{next, speaker_in, step, wait_for, Frr, Perouterd, Speaker};
 
 const ROUTES: u32 = 100_000;
 
@@ -59,25 +59,11 @@ fn summary_destinations(r: &Perouterd) -> u64 {
 
 #[test]
 fn a_frozen_peer_holds_one_queue_entry_per_destination_and_gets_everything_later() {
-    let tor_ns = Netns::new("t");
-    let router = Netns::new("r");
-    let host = Netns::new("h");
-    veth(
-        &tor_ns,
-        "tor0",
-        &["192.168.11.2/24"],
-        &router,
-        "uplink",
-        &["192.168.11.3/24"],
-    );
-    veth(
-        &router,
-        "host0",
-        &["192.169.10.1/24"],
-        &host,
-        "eth0",
-        &["192.169.10.2/24"],
-    );
+    let lab::Topo {
+        tor: tor_ns,
+        router,
+        host,
+    } = lab::topo();
     // Small TCP buffers toward the ToR (per namespace), so that what the kernel can absorb
     // is far below the table: the backlog must live in perouterd.
     for ns in [&tor_ns, &router] {

@@ -15,38 +15,8 @@
 
 mod lab;
 
-use lab::{veth, wait_for, Frr, Netns, Perouterd};
+use lab::{topo, veth, wait_for, Frr, Netns, Perouterd};
 use serde_json::Value;
-
-/// ToR (FRR) ←veth→ perouterd ←veth→ host (FRR).
-struct Topo {
-    tor: Netns,
-    router: Netns,
-    host: Netns,
-}
-
-fn topo() -> Topo {
-    let tor = Netns::new("t");
-    let router = Netns::new("r");
-    let host = Netns::new("h");
-    veth(
-        &tor,
-        "tor0",
-        &["192.168.11.2/24", "fd00:11::2/64"],
-        &router,
-        "uplink",
-        &["192.168.11.3/24", "fd00:11::3/64"],
-    );
-    veth(
-        &router,
-        "host0",
-        &["192.169.10.1/24", "fd00:10::1/64"],
-        &host,
-        "eth0",
-        &["192.169.10.2/24", "fd00:10::2/64"],
-    );
-    Topo { tor, router, host }
-}
 
 /// FRR ToR, AS `asn`, peering with perouterd over IPv4 and IPv6, announcing 10.200.0.0/24
 /// and fd00:200::/64.

@@ -45,25 +45,11 @@ fn gobgp_config(
 
 #[test]
 fn gobgp_host_routes_reach_the_frr_tor_and_back_over_ipv4_and_ipv6() {
-    let tor_ns = Netns::new("t");
-    let router = Netns::new("r");
-    let host_ns = Netns::new("h");
-    veth(
-        &tor_ns,
-        "tor0",
-        &["192.168.11.2/24", "fd00:11::2/64"],
-        &router,
-        "uplink",
-        &["192.168.11.3/24", "fd00:11::3/64"],
-    );
-    veth(
-        &router,
-        "host0",
-        &["192.169.10.1/24", "fd00:10::1/64"],
-        &host_ns,
-        "eth0",
-        &["192.169.10.2/24", "fd00:10::2/64"],
-    );
+    let lab::Topo {
+        tor: tor_ns,
+        router,
+        host: host_ns,
+    } = lab::topo();
     let tor = Frr::start(
         &tor_ns,
         "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\
@@ -231,25 +217,11 @@ fn a_listen_range_accepts_fifty_dynamic_peers_and_refuses_the_fifty_first() {
 
 #[test]
 fn gobgp_as_an_ibgp_host_gets_local_pref_and_next_hop_self() {
-    let tor_ns = Netns::new("t");
-    let router = Netns::new("r");
-    let host_ns = Netns::new("h");
-    veth(
-        &tor_ns,
-        "tor0",
-        &["192.168.11.2/24"],
-        &router,
-        "uplink",
-        &["192.168.11.3/24"],
-    );
-    veth(
-        &router,
-        "host0",
-        &["192.169.10.1/24"],
-        &host_ns,
-        "eth0",
-        &["192.169.10.2/24"],
-    );
+    let lab::Topo {
+        tor: tor_ns,
+        router,
+        host: host_ns,
+    } = lab::topo();
     let tor = Frr::start(
         &tor_ns,
         "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n no bgp network import-check\n no bgp default ipv4-unicast\n\

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use bgp::session::{SessionCommand, SessionEvent};
 use bgp::wire::{AsPath, Context, Ipv4Nlri, Message, Origin, PathAttributes, Update};
-use lab::{next, speaker_in, step, veth, wait_for, Frr, Netns, Perouterd, Speaker};
+use lab::{next, speaker_in, step, wait_for, Frr, Perouterd, Speaker};
 
 fn update(prefix: &str, atomic: bool) -> Vec<u8> {
     let u = Update {
@@ -57,25 +57,11 @@ fn patch(mut msg: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
 
 #[test]
 fn rfc7606_actions_reach_the_fabric_as_they_should() {
-    let tor_ns = Netns::new("t");
-    let router = Netns::new("r");
-    let host = Netns::new("h");
-    veth(
-        &tor_ns,
-        "tor0",
-        &["192.168.11.2/24"],
-        &router,
-        "uplink",
-        &["192.168.11.3/24"],
-    );
-    veth(
-        &router,
-        "host0",
-        &["192.169.10.1/24"],
-        &host,
-        "eth0",
-        &["192.169.10.2/24"],
-    );
+    let lab::Topo {
+        tor: tor_ns,
+        router,
+        host,
+    } = lab::topo();
     let tor = Frr::start(
         &tor_ns,
         "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n no bgp default ipv4-unicast\n\

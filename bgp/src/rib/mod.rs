@@ -145,6 +145,24 @@ pub struct PeerConfig {
     pub export: Arc<Policy>,
 }
 
+impl PeerConfig {
+    /// A peer at `addr` with the defaults: no reflection, RFC 4271 next hops, no allowas-in,
+    /// no prefix limit, accept-all policies.
+    pub fn new(addr: IpAddr, local_as: u32, ebgp: bool) -> PeerConfig {
+        PeerConfig {
+            addr,
+            local_as,
+            ebgp,
+            rr_client: false,
+            next_hop_self: NextHopSelf::Off,
+            allowas_in: 0,
+            max_prefix: None,
+            import: Arc::default(),
+            export: Arc::default(),
+        }
+    }
+}
+
 /// A prefix limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct MaxPrefix {
@@ -171,6 +189,28 @@ pub struct SessionInfo {
     pub local_link_local: Option<Ipv6Addr>,
     /// The peer's address on the session.
     pub remote_addr: IpAddr,
+}
+
+impl SessionInfo {
+    /// A session over `local` ↔ `remote` carrying `families`, with the default encoding
+    /// context (4-octet AS, no ADD-PATH, no extended next hop).
+    pub fn new(
+        bgp_id: Ipv4Addr,
+        peer_as: u32,
+        families: FamilySet,
+        local: IpAddr,
+        remote: IpAddr,
+    ) -> SessionInfo {
+        SessionInfo {
+            bgp_id,
+            peer_as,
+            families,
+            tx: Context::default(),
+            local_addr: local,
+            local_link_local: None,
+            remote_addr: remote,
+        }
+    }
 }
 
 /// RIB-wide settings.

@@ -323,6 +323,32 @@ struct Peer {
     link: Option<Link>,
 }
 
+impl Peer {
+    /// A peer of neighbour `n`, with no session yet.
+    fn new(n: &Neighbor, addr: Option<IpAddr>, dynamic: bool) -> Peer {
+        Peer {
+            neighbor: n.clone(),
+            key: n.key(),
+            addr,
+            dynamic,
+            generation: 0,
+            cmd: None,
+            state: State::Idle,
+            since: Instant::now(),
+            negotiation: None,
+            conn: None,
+            flaps: 0,
+            last_error: None,
+            admin_down: false,
+            session_resets: 0,
+            peer_gr: None,
+            eor_received: FamilySet::EMPTY,
+            helping: false,
+            link: None,
+        }
+    }
+}
+
 /// The link of an unnumbered neighbour.
 #[derive(Debug)]
 struct Link {
@@ -872,26 +898,7 @@ impl Actor {
             NeighborTarget::Interface(_) => None,
         };
         let id = self.alloc_id();
-        let mut peer = Peer {
-            neighbor: n.clone(),
-            key: n.key(),
-            addr,
-            dynamic: false,
-            generation: 0,
-            cmd: None,
-            state: State::Idle,
-            since: Instant::now(),
-            negotiation: None,
-            conn: None,
-            flaps: 0,
-            last_error: None,
-            admin_down: false,
-            session_resets: 0,
-            peer_gr: None,
-            eor_received: FamilySet::EMPTY,
-            helping: false,
-            link: None,
-        };
+        let mut peer = Peer::new(n, addr, false);
         if let NeighborTarget::Interface(ifname) = &n.target {
             // BGP unnumbered: the RIB knows the peer now, its session starts once RAs reveal
             // the peer's link-local address (or the peer connects first).
@@ -1023,26 +1030,7 @@ impl Actor {
                     {
                         return;
                     }
-                    let mut peer = Peer {
-                        key: n.key(),
-                        neighbor: n.clone(),
-                        addr: Some(addr),
-                        dynamic: true,
-                        generation: 0,
-                        cmd: None,
-                        state: State::Idle,
-                        since: Instant::now(),
-                        negotiation: None,
-                        conn: None,
-                        flaps: 0,
-                        last_error: None,
-                        admin_down: false,
-                        session_resets: 0,
-                        peer_gr: None,
-                        eor_received: FamilySet::EMPTY,
-                        helping: false,
-                        link: None,
-                    };
+                    let mut peer = Peer::new(&n, Some(addr), true);
                     self.start_session(id, &mut peer, addr, true);
                     tracing::info!(peer = %addr, range = %n.target, "dynamic peer accepted");
                     self.peers.insert(id, peer);

@@ -163,6 +163,38 @@ pub fn veth(a: &Netns, a_if: &str, a_addrs: &[&str], b: &Netns, b_if: &str, b_ad
     }
 }
 
+/// The usual topology: ToR ←veth→ router (perouterd) ←veth→ host, dual-stack:
+/// 192.168.11.2/.3 and fd00:11::2/::3 on the ToR link, 192.169.10.1/.2 and fd00:10::1/::2 on
+/// the host link.
+pub struct Topo {
+    pub tor: Netns,
+    pub router: Netns,
+    pub host: Netns,
+}
+
+pub fn topo() -> Topo {
+    let tor = Netns::new("t");
+    let router = Netns::new("r");
+    let host = Netns::new("h");
+    veth(
+        &tor,
+        "tor0",
+        &["192.168.11.2/24", "fd00:11::2/64"],
+        &router,
+        "uplink",
+        &["192.168.11.3/24", "fd00:11::3/64"],
+    );
+    veth(
+        &router,
+        "host0",
+        &["192.169.10.1/24", "fd00:10::1/64"],
+        &host,
+        "eth0",
+        &["192.169.10.2/24", "fd00:10::2/64"],
+    );
+    Topo { tor, router, host }
+}
+
 /// A background process, killed on drop.
 pub struct Proc {
     pub child: Child,
