@@ -139,7 +139,7 @@ pub struct Neighbor {
     pub port: u16,
     /// TCP-MD5 key (RFC 2385). Never serialized in clear.
     #[serde(serialize_with = "redact")]
-    pub password: Option<String>,
+    pub password: Option<Password>,
     /// Hold time we propose (0 = no keepalives/hold timer).
     pub hold_time: u16,
     /// Keepalive interval.
@@ -459,7 +459,32 @@ fn serialize_policies<S: Serializer>(
     s.collect_map(policies.iter().map(|(name, p)| (name, &**p)))
 }
 
-fn redact<S: Serializer>(password: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+/// A TCP-MD5 password: shown as `<redacted>` by `Debug` and `Serialize`, so that neither
+/// logs nor the API ever carry it; [`Password::expose`] (or `Deref`) gives the key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Password(String);
+
+impl Password {
+    /// The key itself, for the socket option.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Password {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+fn redact<S: Serializer>(password: &Option<Password>, s: S) -> Result<S::Ok, S::Error> {
     match password {
         Some(_) => s.serialize_some("<redacted>"),
         None => s.serialize_none(),
@@ -1555,7 +1580,7 @@ fn target_is_v6(t: &NeighborTarget) -> Option<bool> {
     }
 }
 
-fn password(e: &mut Errors, field: &str, s: String) -> Option<String> {
+fn password(e: &mut Errors, field: &str, s: String) -> Option<Password> {
     // The value is never echoed: it is a secret.
     let chars = s.chars().count();
     if s.is_empty() {
@@ -1577,7 +1602,7 @@ fn password(e: &mut Errors, field: &str, s: String) -> Option<String> {
         );
         None
     } else {
-        Some(s)
+        Some(Password(s))
     }
 }
 

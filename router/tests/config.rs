@@ -2105,3 +2105,11 @@ fn networks_are_prefixes_without_host_bits() {
     );
     refused(&format!("{BASE}nodeIndex: -1\n"), "nodeIndex", &["-1"]);
 }
+
+#[test]
+fn the_password_never_shows_in_debug_or_json() {
+    let n = neighbor("address: 10.0.0.2, asn: 1, password: hunter2hunter2");
+    assert_eq!(n.password.as_deref(), Some("hunter2hunter2"));
+    assert!(!format!("{n:?}").contains("hunter2"));
+    assert!(!serde_json::to_string(&n).unwrap().contains("hunter2"));
+}

@@ -519,7 +519,7 @@ fn socket_options(n: &Neighbor) -> SocketOptions {
         (None, None) => (None, None),
     };
     SocketOptions {
-        md5_password: n.password.clone(),
+        md5_password: n.password.as_deref().map(String::from),
         ttl,
         min_ttl,
         local_addr: n.update_source,
