@@ -1,4 +1,52 @@
 //! Netlink programming of the router namespace: desired-state model, reconciler, watchers.
 //!
-//! Not implemented yet: this crate is reserved by the workspace layout (DESIGN.md) and is
-//! built under issue 4. It holds no code so that nothing here can be mistaken for a feature.
+//! The kernel is touched only through the [`Dataplane`] trait, only by reconciling a
+//! [`DesiredState`] (DESIGN.md invariant 8): applying the same state twice makes no write,
+//! a change makes the minimal set of writes, and a restart adopts what is already there
+//! instead of flushing it.
+//!
+//! Ownership marks (what a reconciler may delete):
+//! - links: `IFLA_GROUP` = [`OWNED_LINK_GROUP`] (configurable). Not 4242: OpenPERouter uses
+//!   group 4242 for the underlay NICs it moves into the namespace, which must be moved back,
+//!   never deleted;
+//! - addresses: `IFA_PROTO` = the protocol id (kernel ≥ 5.18), so our VTEP on `lo` is told
+//!   apart from the loopback's own addresses;
+//! - routes: `rtm_protocol` = [`RTPROT_PEROUTERD`] (configurable).
+//!
+//! This slice reconciles links (veth, bridge, VXLAN, VRF), addresses and routes. Neighbours,
+//! FDB entries, SRv6, watchers and NIC moves come next (issue 4).
+
+pub mod error;
+pub mod memory;
+pub mod model;
+pub mod netlink;
+pub mod plan;
+pub mod report;
+
+pub use error::DataplaneError;
+pub use model::{
+    Address, DesiredState, Link, LinkKind, MacAddr, NextHop, ObservedLink, ObservedState, Route,
+    RouteKey, RouteKind,
+};
+pub use report::{ApplyReport, Counts};
+
+/// Default `rtm_protocol` (and `IFA_PROTO`) of our routes and addresses (`proto 250`).
+///
+/// Not 196: FRR's `rt_protos.d/frr.conf` names 186–197 after its daemons and 196 is
+/// staticd's `static`, so FRR routes left from before the migration would look like ours.
+/// 250 is outside the kernel's, iproute2's and FRR's assigned ids.
+pub const RTPROT_PEROUTERD: u8 = 250;
+
+/// Default `IFLA_GROUP` of the links we create (`ip link show group 4243`).
+pub const OWNED_LINK_GROUP: u32 = 4243;
+
+/// A reconciler of kernel networking state.
+#[allow(async_fn_in_trait)]
+pub trait Dataplane {
+    /// Makes the kernel match `desired` with the minimal set of writes; deletes only objects
+    /// we own that are not desired.
+    async fn apply(&mut self, desired: &DesiredState) -> Result<ApplyReport, DataplaneError>;
+
+    /// The objects we own that exist now.
+    async fn current(&mut self) -> Result<ObservedState, DataplaneError>;
+}

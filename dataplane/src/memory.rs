@@ -1,0 +1,332 @@
+//! An in-memory [`Dataplane`]: a fake kernel that executes the same plan as the netlink one.
+//!
+//! For unit tests of the layers above (evpn, router): they can assert on
+//! [`MemoryDataplane::current`] and on the [`ApplyReport`] without root or a kernel.
+
+use tracing::debug;
+
+use crate::error::DataplaneError;
+use crate::model::{Address, DesiredState, Link, ObservedLink, ObservedState};
+use crate::plan::{plan, Op};
+use crate::report::ApplyReport;
+use crate::Dataplane;
+
+/// A fake kernel namespace holding links, addresses and our routes.
+#[derive(Debug, Clone)]
+pub struct MemoryDataplane {
+    state: ObservedState,
+    next_index: u32,
+    writes: usize,
+}
+
+impl Default for MemoryDataplane {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryDataplane {
+    /// An empty namespace with only `lo` (index 1, not ours).
+    pub fn new() -> Self {
+        let mut dp = MemoryDataplane {
+            state: ObservedState::default(),
+            next_index: 1,
+            writes: 0,
+        };
+        dp.add_foreign_link(Link::new("lo", crate::model::LinkKind::Other(String::new())).up());
+        dp
+    }
+
+    /// Adds a link someone else created (no ownership mark); returns its index.
+    pub fn add_foreign_link(&mut self, link: Link) -> u32 {
+        let index = self.alloc_index();
+        self.state.links.insert(
+            link.name.clone(),
+            ObservedLink {
+                link,
+                index,
+                owned: false,
+            },
+        );
+        index
+    }
+
+    /// Adds an address someone else configured (no protocol mark).
+    pub fn add_foreign_address(&mut self, address: Address) {
+        self.state.addresses.insert(address, false);
+    }
+
+    /// Everything in the fake namespace, owned or not.
+    pub fn all(&self) -> &ObservedState {
+        &self.state
+    }
+
+    /// Total writes since creation.
+    pub fn total_writes(&self) -> usize {
+        self.writes
+    }
+
+    fn alloc_index(&mut self) -> u32 {
+        self.next_index = self.next_index.saturating_add(1);
+        self.next_index.saturating_sub(1)
+    }
+
+    fn require_link(&self, object: &str, link: &str) -> Result<(), DataplaneError> {
+        if self.state.links.contains_key(link) {
+            Ok(())
+        } else {
+            Err(DataplaneError::MissingLink {
+                object: object.to_owned(),
+                link: link.to_owned(),
+            })
+        }
+    }
+
+    fn execute(&mut self, op: &Op) -> Result<(), DataplaneError> {
+        match op {
+            Op::DeleteRoute(r) => {
+                self.state.routes.remove(&r.key());
+            }
+            Op::DeleteAddress(a) => {
+                self.state.addresses.remove(a);
+            }
+            Op::DeleteLink { name, .. } => {
+                self.state.links.remove(name);
+                self.state.addresses.retain(|a, _| a.link != *name);
+                self.state
+                    .routes
+                    .retain(|_, r| !r.devices().any(|d| d == name));
+                for l in self.state.links.values_mut() {
+                    if l.link.master.as_deref() == Some(name) {
+                        l.link.master = None;
+                    }
+                }
+            }
+            Op::CreateLink(link) => {
+                let object = format!("link {}", link.name);
+                for dep in link.dependencies() {
+                    self.require_link(&object, dep)?;
+                }
+                let index = self.alloc_index();
+                self.state.links.insert(
+                    link.name.clone(),
+                    ObservedLink {
+                        link: link.clone(),
+                        index,
+                        owned: true,
+                    },
+                );
+            }
+            Op::ModifyLink(change) => {
+                let object = format!("link {}", change.name);
+                if let Some(Some(master)) = &change.master {
+                    self.require_link(&object, master)?;
+                }
+                let Some(l) = self.state.links.get_mut(&change.name) else {
+                    return Err(DataplaneError::MissingLink {
+                        object,
+                        link: change.name.clone(),
+                    });
+                };
+                if let Some(mtu) = change.mtu {
+                    l.link.mtu = Some(mtu);
+                }
+                if let Some(master) = &change.master {
+                    l.link.master.clone_from(master);
+                }
+                if let Some(up) = change.up {
+                    l.link.up = up;
+                }
+                if let Some(mac) = change.mac {
+                    l.link.mac = Some(mac);
+                }
+                l.owned |= change.mark_owned;
+            }
+            Op::AddAddress(a) => {
+                self.require_link(&format!("address {} on {}", a.addr, a.link), &a.link)?;
+                self.state.addresses.insert(a.clone(), true);
+            }
+            Op::AddRoute(r) | Op::ReplaceRoute(r) => {
+                let object = format!("route {} table {}", r.dst, r.table);
+                for dev in r.devices() {
+                    self.require_link(&object, dev)?;
+                }
+                self.state.routes.insert(r.key(), r.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Dataplane for MemoryDataplane {
+    async fn apply(&mut self, desired: &DesiredState) -> Result<ApplyReport, DataplaneError> {
+        let ops = plan(desired, &self.state)?;
+        let mut report = ApplyReport::default();
+        for op in &ops {
+            debug!(?op, "memory dataplane write");
+            self.execute(op)?;
+            self.writes += 1;
+            report.record(op);
+        }
+        Ok(report)
+    }
+
+    async fn current(&mut self) -> Result<ObservedState, DataplaneError> {
+        Ok(self.state.clone().owned_only())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::{LinkKind, NextHop, Route};
+    use crate::report::Counts;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn l3vni() -> DesiredState {
+        let mut d = DesiredState::new();
+        d.add_link(Link::new("red", LinkKind::Vrf { table: 1 }).up());
+        d.add_link(
+            Link::new("br-pe-100", LinkKind::Bridge)
+                .with_master("red")
+                .up(),
+        );
+        d.add_link(
+            Link::new(
+                "vni100",
+                LinkKind::Vxlan {
+                    vni: 100,
+                    local: Some("100.65.0.1".parse().unwrap()),
+                    dev: Some("lo".into()),
+                    dstport: 4789,
+                    learning: false,
+                },
+            )
+            .with_master("br-pe-100")
+            .up(),
+        );
+        d.add_link(
+            Link::new(
+                "pe-e-100",
+                LinkKind::Veth {
+                    peer: "host-e-100".into(),
+                    peer_netns: None,
+                },
+            )
+            .with_master("red")
+            .with_mtu(1450)
+            .up(),
+        );
+        d.add_address(Address::new("pe-e-100", "192.169.10.1/24".parse().unwrap()));
+        d.add_address(Address::new("lo", "100.65.0.1/32".parse().unwrap()));
+        d.add_route(Route::unicast(
+            1,
+            "10.1.0.0/24".parse().unwrap(),
+            vec![NextHop {
+                via: Some("100.65.0.2".parse().unwrap()),
+                dev: Some("br-pe-100".into()),
+                onlink: true,
+            }],
+        ));
+        d
+    }
+
+    #[test]
+    fn apply_is_idempotent() {
+        block_on(async {
+            let mut dp = MemoryDataplane::new();
+            let d = l3vni();
+            let r = dp.apply(&d).await.unwrap();
+            assert_eq!(
+                r.links,
+                Counts {
+                    created: 4,
+                    ..Counts::default()
+                }
+            );
+            assert_eq!(r.addresses.created, 2);
+            assert_eq!(r.routes.created, 1);
+            assert_eq!(r.writes, 7);
+            let r = dp.apply(&d).await.unwrap();
+            assert!(r.is_noop(), "{r:?}");
+            let cur = dp.current().await.unwrap();
+            assert_eq!(cur.links.len(), 4);
+            assert!(!cur.links.contains_key("lo"));
+            assert_eq!(cur.addresses.len(), 2);
+        });
+    }
+
+    #[test]
+    fn mtu_change_updates_in_place() {
+        block_on(async {
+            let mut dp = MemoryDataplane::new();
+            let mut d = l3vni();
+            dp.apply(&d).await.unwrap();
+            let before = dp.all().links.get("pe-e-100").unwrap().index;
+            d.add_link(d.links.get("pe-e-100").unwrap().clone().with_mtu(1400));
+            let r = dp.apply(&d).await.unwrap();
+            assert_eq!(r.links.updated, 1);
+            assert_eq!(r.writes, 1);
+            let after = dp.all().links.get("pe-e-100").unwrap();
+            assert_eq!(after.index, before);
+            assert_eq!(after.link.mtu, Some(1400));
+        });
+    }
+
+    #[test]
+    fn empty_state_removes_only_ours() {
+        block_on(async {
+            let mut dp = MemoryDataplane::new();
+            dp.add_foreign_address(Address::new("lo", "127.0.0.1/8".parse().unwrap()));
+            dp.add_foreign_link(Link::new("eth0", LinkKind::Bridge).up());
+            dp.apply(&l3vni()).await.unwrap();
+            let r = dp.apply(&DesiredState::new()).await.unwrap();
+            assert_eq!(r.links.deleted, 4);
+            // The VTEP on lo is ours (marked) and deleted; the route went with its link.
+            assert_eq!(r.addresses.deleted, 1);
+            assert_eq!(r.routes.deleted, 0);
+            let all = dp.all();
+            assert!(all.links.contains_key("eth0") && all.links.contains_key("lo"));
+            assert_eq!(all.addresses.len(), 1);
+            assert!(all.routes.is_empty());
+            assert!(dp.current().await.unwrap().links.is_empty());
+        });
+    }
+
+    #[test]
+    fn missing_master_is_reported() {
+        block_on(async {
+            let mut dp = MemoryDataplane::new();
+            let mut d = DesiredState::new();
+            d.add_link(Link::new("br", LinkKind::Bridge).with_master("nosuchvrf"));
+            let err = dp.apply(&d).await.unwrap_err();
+            assert!(
+                matches!(&err, DataplaneError::MissingLink { link, .. } if link == "nosuchvrf"),
+                "{err}"
+            );
+        });
+    }
+
+    #[test]
+    fn adopts_foreign_link_with_matching_kind() {
+        block_on(async {
+            let mut dp = MemoryDataplane::new();
+            let idx = dp.add_foreign_link(Link::new("br-pe-7", LinkKind::Bridge).up());
+            let mut d = DesiredState::new();
+            d.add_link(Link::new("br-pe-7", LinkKind::Bridge).up());
+            let r = dp.apply(&d).await.unwrap();
+            assert_eq!((r.links.updated, r.writes), (1, 1));
+            let l = dp.all().links.get("br-pe-7").unwrap();
+            assert!(l.owned);
+            assert_eq!(l.index, idx);
+            assert!(dp.apply(&d).await.unwrap().is_noop());
+        });
+    }
+}

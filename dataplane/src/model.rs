@@ -1,0 +1,367 @@
+//! Typed desired state of the router namespace: links, addresses and routes.
+//!
+//! Everything is keyed and stored in ordered maps/sets, so iterating a [`DesiredState`] (and
+//! therefore the order of the writes a reconciler makes) is deterministic.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// A 48-bit Ethernet MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl MacAddr {
+    /// Parses the 6 bytes of a kernel `IFLA_ADDRESS`; `None` if it is not 6 bytes long.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        <[u8; 6]>::try_from(bytes).ok().map(MacAddr)
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+/// The kind of a link and its kind-specific, creation-time parameters.
+///
+/// A difference in kind (or in the parameters compared by [`LinkKind::matches`]) cannot be
+/// fixed in place: the reconciler deletes and recreates the link (only if it owns it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LinkKind {
+    /// A veth pair; this link is one leg, `peer` the other, created in `peer_netns`
+    /// (a name under `/run/netns`, or an absolute path; `None` = the same namespace).
+    Veth {
+        /// Name of the other leg.
+        peer: String,
+        /// Namespace of the other leg.
+        peer_netns: Option<String>,
+    },
+    /// A Linux bridge with default attributes.
+    Bridge,
+    /// A VXLAN device (`learning` is false for EVPN: the control plane fills the FDB).
+    Vxlan {
+        /// VXLAN network identifier.
+        vni: u32,
+        /// Local tunnel endpoint address.
+        local: Option<IpAddr>,
+        /// Underlay device name (`lo` in OpenPERouter).
+        dev: Option<String>,
+        /// UDP destination port (4789).
+        dstport: u16,
+        /// Data-plane MAC learning.
+        learning: bool,
+    },
+    /// A VRF device bound to a routing table.
+    Vrf {
+        /// Routing table id.
+        table: u32,
+    },
+    /// A kind this crate does not create (loopback, NIC, macvlan…), as observed; the string is
+    /// the kernel's `IFLA_INFO_KIND` (empty for devices without one, like `lo`).
+    Other(String),
+}
+
+impl LinkKind {
+    /// Short kind name as `ip -d link` prints it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LinkKind::Veth { .. } => "veth",
+            LinkKind::Bridge => "bridge",
+            LinkKind::Vxlan { .. } => "vxlan",
+            LinkKind::Vrf { .. } => "vrf",
+            LinkKind::Other(_) => "other",
+        }
+    }
+
+    /// Whether an existing link of kind `observed` satisfies this desired kind.
+    ///
+    /// A veth's peer lives in another namespace and cannot be read back from this one, so only
+    /// the kind itself is compared for veths; the peer's name and namespace are creation-time.
+    pub fn matches(&self, observed: &LinkKind) -> bool {
+        match (self, observed) {
+            (LinkKind::Veth { .. }, LinkKind::Veth { .. }) => true,
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// A network device we want to exist.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Link {
+    /// Interface name (at most 15 bytes).
+    pub name: String,
+    /// Kind and kind-specific parameters.
+    pub kind: LinkKind,
+    /// MTU; `None` leaves the kernel's choice alone.
+    pub mtu: Option<u32>,
+    /// Name of the master device (bridge or VRF); `None` means "no master".
+    pub master: Option<String>,
+    /// Administrative state.
+    pub up: bool,
+    /// MAC address; `None` leaves the kernel's choice alone.
+    pub mac: Option<MacAddr>,
+}
+
+impl Link {
+    /// A link of `kind`, down, with no master and kernel-chosen MTU and MAC.
+    pub fn new(name: impl Into<String>, kind: LinkKind) -> Self {
+        Link {
+            name: name.into(),
+            kind,
+            mtu: None,
+            master: None,
+            up: false,
+            mac: None,
+        }
+    }
+
+    /// Sets the MTU.
+    pub fn with_mtu(mut self, mtu: u32) -> Self {
+        self.mtu = Some(mtu);
+        self
+    }
+
+    /// Sets the master device.
+    pub fn with_master(mut self, master: impl Into<String>) -> Self {
+        self.master = Some(master.into());
+        self
+    }
+
+    /// Sets the link administratively up.
+    pub fn up(mut self) -> Self {
+        self.up = true;
+        self
+    }
+
+    /// Sets the MAC address.
+    pub fn with_mac(mut self, mac: MacAddr) -> Self {
+        self.mac = Some(mac);
+        self
+    }
+
+    /// Names of other links this one needs to exist first (master, VXLAN underlay device).
+    pub fn dependencies(&self) -> impl Iterator<Item = &str> {
+        let dev = match &self.kind {
+            LinkKind::Vxlan { dev, .. } => dev.as_deref(),
+            _ => None,
+        };
+        self.master.as_deref().into_iter().chain(dev)
+    }
+}
+
+/// An address on a link (the `IpNet` keeps the host bits: `192.0.2.1/24`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address {
+    /// Link name.
+    pub link: String,
+    /// Address and prefix length.
+    pub addr: IpNet,
+}
+
+impl Address {
+    /// An address on `link`.
+    pub fn new(link: impl Into<String>, addr: IpNet) -> Self {
+        Address {
+            link: link.into(),
+            addr,
+        }
+    }
+}
+
+/// One next hop of a route.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NextHop {
+    /// Gateway address.
+    pub via: Option<IpAddr>,
+    /// Output device name.
+    pub dev: Option<String>,
+    /// Gateway is on-link even if no connected route covers it (EVPN VTEP next hops).
+    pub onlink: bool,
+}
+
+impl NextHop {
+    /// A next hop through `dev` without gateway.
+    pub fn dev(dev: impl Into<String>) -> Self {
+        NextHop {
+            via: None,
+            dev: Some(dev.into()),
+            onlink: false,
+        }
+    }
+
+    /// A next hop through gateway `via`, optionally pinned to `dev`.
+    pub fn via(via: IpAddr, dev: Option<String>) -> Self {
+        NextHop {
+            via: Some(via),
+            dev,
+            onlink: false,
+        }
+    }
+}
+
+/// Route type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouteKind {
+    /// Forward to the next hops.
+    Unicast,
+    /// Silently drop.
+    Blackhole,
+    /// Drop with ICMP unreachable.
+    Unreachable,
+}
+
+/// The identity of a route: one route per destination per table (metric is not modelled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RouteKey {
+    /// Routing table id (254 = main).
+    pub table: u32,
+    /// Destination prefix (host bits cleared).
+    pub dst: IpNet,
+}
+
+/// A route installed with our protocol id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Route {
+    /// Routing table id (254 = main).
+    pub table: u32,
+    /// Destination prefix; host bits are cleared by [`Route::new`].
+    pub dst: IpNet,
+    /// Next hops, kept sorted (the kernel does not preserve order meaningfully for ECMP).
+    pub next_hops: Vec<NextHop>,
+    /// Route type.
+    pub kind: RouteKind,
+}
+
+impl Route {
+    /// A unicast route with the given next hops (sorted; host bits of `dst` cleared).
+    pub fn unicast(table: u32, dst: IpNet, mut next_hops: Vec<NextHop>) -> Self {
+        next_hops.sort();
+        next_hops.dedup();
+        Route {
+            table,
+            dst: dst.trunc(),
+            next_hops,
+            kind: RouteKind::Unicast,
+        }
+    }
+
+    /// A route of `kind` without next hops (blackhole, unreachable).
+    pub fn new(table: u32, dst: IpNet, kind: RouteKind) -> Self {
+        Route {
+            table,
+            dst: dst.trunc(),
+            next_hops: Vec::new(),
+            kind,
+        }
+    }
+
+    /// The route's identity.
+    pub fn key(&self) -> RouteKey {
+        RouteKey {
+            table: self.table,
+            dst: self.dst,
+        }
+    }
+
+    /// Link names the next hops go through.
+    pub fn devices(&self) -> impl Iterator<Item = &str> {
+        self.next_hops.iter().filter_map(|nh| nh.dev.as_deref())
+    }
+}
+
+/// A neighbour entry (not reconciled yet: issue 4, next slice).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Neigh {
+    /// Link name.
+    pub link: String,
+    /// IP address.
+    pub ip: IpAddr,
+    /// MAC address.
+    pub mac: MacAddr,
+}
+
+/// A bridge FDB entry (not reconciled yet: issue 4, next slice).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fdb {
+    /// Bridge port (VXLAN device) name.
+    pub link: String,
+    /// MAC address.
+    pub mac: MacAddr,
+    /// Remote VTEP.
+    pub dst: Option<IpAddr>,
+}
+
+/// The whole desired state of one network namespace, as far as we own it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DesiredState {
+    /// Links by name.
+    pub links: BTreeMap<String, Link>,
+    /// Addresses on links (links should be in `links`, or exist and not be ours).
+    pub addresses: BTreeSet<Address>,
+    /// Routes by identity.
+    pub routes: BTreeMap<RouteKey, Route>,
+}
+
+impl DesiredState {
+    /// An empty desired state: applying it deletes everything we own.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a link.
+    pub fn add_link(&mut self, link: Link) -> &mut Self {
+        self.links.insert(link.name.clone(), link);
+        self
+    }
+
+    /// Adds an address.
+    pub fn add_address(&mut self, address: Address) -> &mut Self {
+        self.addresses.insert(address);
+        self
+    }
+
+    /// Adds (or replaces) a route.
+    pub fn add_route(&mut self, route: Route) -> &mut Self {
+        self.routes.insert(route.key(), route);
+        self
+    }
+}
+
+/// A link as it exists in the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedLink {
+    /// Its attributes, in the desired-state vocabulary (veth peer fields are empty: unreadable).
+    pub link: Link,
+    /// Kernel interface index (stable as long as the link is not recreated).
+    pub index: u32,
+    /// Whether it carries our ownership mark.
+    pub owned: bool,
+}
+
+/// What a [`crate::Dataplane`] sees in the kernel.
+///
+/// [`crate::Dataplane::current`] returns only owned objects; internally the reconciler also
+/// sees unowned links (so it can adopt a link with a desired name, or refuse to clobber one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedState {
+    /// Links by name.
+    pub links: BTreeMap<String, ObservedLink>,
+    /// Addresses on the links in `links`, each with whether it carries our protocol mark.
+    pub addresses: BTreeMap<Address, bool>,
+    /// Routes with our protocol id.
+    pub routes: BTreeMap<RouteKey, Route>,
+}
+
+impl ObservedState {
+    /// Restricts the view to owned objects (links we own, addresses and routes we marked).
+    pub fn owned_only(mut self) -> Self {
+        self.links.retain(|_, l| l.owned);
+        self.addresses.retain(|_, owned| *owned);
+        self
+    }
+}

@@ -1,0 +1,830 @@
+//! The kernel [`Dataplane`]: rtnetlink in the network namespace of the thread that created it.
+//!
+//! Each [`Dataplane::apply`] dumps links, addresses and routes, computes the [`plan`] and sends
+//! one netlink request per operation. Nothing that already matches is written, so applying the
+//! same state twice, or from a fresh instance after a restart, makes zero writes.
+//!
+//! Ownership marks (see the crate docs): links by `IFLA_GROUP`, addresses by `IFA_PROTO`,
+//! routes by `rtm_protocol`; only marked objects are ever deleted.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
+
+use futures_util::StreamExt;
+use ipnet::IpNet;
+use netlink_packet_route::address::{
+    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressProtocol,
+};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, InfoVrf, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo,
+    LinkMessage,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteNextHopFlags,
+    RouteProtocol, RouteScope, RouteType, RouteVia,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE,
+    NLM_F_REQUEST,
+};
+use rtnetlink::Handle;
+use tokio::task::JoinHandle;
+use tracing::{debug, info};
+
+use crate::error::DataplaneError;
+use crate::model::{
+    Address, DesiredState, Link, LinkKind, MacAddr, NextHop, ObservedLink, ObservedState, Route,
+    RouteKind,
+};
+use crate::plan::{plan, LinkChange, Op};
+use crate::report::ApplyReport;
+use crate::{Dataplane, OWNED_LINK_GROUP, RTPROT_PEROUTERD};
+
+/// Ownership marks used by a [`NetlinkDataplane`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetlinkConfig {
+    /// `rtm_protocol` of our routes and `IFA_PROTO` of our addresses.
+    pub protocol: u8,
+    /// `IFLA_GROUP` of our links.
+    pub link_group: u32,
+}
+
+impl Default for NetlinkConfig {
+    fn default() -> Self {
+        NetlinkConfig {
+            protocol: RTPROT_PEROUTERD,
+            link_group: OWNED_LINK_GROUP,
+        }
+    }
+}
+
+/// Reconciles links, addresses and routes of one network namespace over rtnetlink.
+#[derive(Debug)]
+pub struct NetlinkDataplane {
+    handle: Handle,
+    config: NetlinkConfig,
+    connection: JoinHandle<()>,
+    /// Interface indexes by name, refreshed by every dump and every create.
+    indexes: BTreeMap<String, u32>,
+}
+
+impl Drop for NetlinkDataplane {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+fn proto_matches(p: RouteProtocol, ours: u8) -> bool {
+    u8::from(p) == ours
+}
+
+impl NetlinkDataplane {
+    /// Opens a netlink socket in the calling thread's network namespace with the default marks.
+    /// Must be called inside a tokio runtime (the connection task is spawned on it).
+    pub fn new() -> Result<Self, DataplaneError> {
+        Self::with_config(NetlinkConfig::default())
+    }
+
+    /// Like [`NetlinkDataplane::new`] with explicit ownership marks.
+    pub fn with_config(config: NetlinkConfig) -> Result<Self, DataplaneError> {
+        let (conn, handle, _messages) =
+            rtnetlink::new_connection().map_err(|source| DataplaneError::Io {
+                what: "open rtnetlink socket".into(),
+                source,
+            })?;
+        let connection = tokio::spawn(conn);
+        Ok(NetlinkDataplane {
+            handle,
+            config,
+            connection,
+            indexes: BTreeMap::new(),
+        })
+    }
+
+    /// Sends one write request and waits for its ACK; errnos in `benign` count as success
+    /// (deleting what is already gone).
+    async fn write(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        op: &'static str,
+        object: &str,
+        benign: &[i32],
+    ) -> Result<(), DataplaneError> {
+        let mut req = NetlinkMessage::from(msg);
+        req.header.flags = flags;
+        let mut resp = self
+            .handle
+            .request(req)
+            .map_err(|e| DataplaneError::Netlink {
+                op,
+                object: object.to_owned(),
+                message: e.to_string(),
+            })?;
+        while let Some(m) = resp.next().await {
+            if let NetlinkPayload::Error(e) = m.payload {
+                if let Some(code) = e.code {
+                    let errno = code.get().saturating_abs();
+                    if benign.contains(&errno) {
+                        debug!(op, object, errno, "already done");
+                        return Ok(());
+                    }
+                    return Err(DataplaneError::Kernel {
+                        op,
+                        object: object.to_owned(),
+                        errno,
+                        source: io::Error::from_raw_os_error(errno),
+                    });
+                }
+            }
+        }
+        info!(op, object, "netlink write");
+        Ok(())
+    }
+
+    /// Sends a request (a dump if `dump`) and collects the answers.
+    async fn read(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        dump: bool,
+        what: &str,
+    ) -> Result<Vec<RouteNetlinkMessage>, DataplaneError> {
+        let mut req = NetlinkMessage::from(msg);
+        req.header.flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { 0 };
+        let mut resp = self
+            .handle
+            .request(req)
+            .map_err(|e| DataplaneError::Netlink {
+                op: "read",
+                object: what.to_owned(),
+                message: e.to_string(),
+            })?;
+        let mut out = Vec::new();
+        while let Some(m) = resp.next().await {
+            match m.payload {
+                NetlinkPayload::InnerMessage(inner) => out.push(inner),
+                NetlinkPayload::Error(e) => {
+                    if let Some(code) = e.code {
+                        let errno = code.get().saturating_abs();
+                        return Err(DataplaneError::Kernel {
+                            op: "read",
+                            object: what.to_owned(),
+                            errno,
+                            source: io::Error::from_raw_os_error(errno),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// The interface index of `name`, from the cache or asked from the kernel.
+    async fn index_of(&mut self, name: &str, object: &str) -> Result<u32, DataplaneError> {
+        if let Some(i) = self.indexes.get(name) {
+            return Ok(*i);
+        }
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        let found = match self
+            .read(
+                RouteNetlinkMessage::GetLink(msg),
+                false,
+                &format!("link {name}"),
+            )
+            .await
+        {
+            Ok(v) => v.into_iter().find_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(l.header.index),
+                _ => None,
+            }),
+            Err(DataplaneError::Kernel { errno, .. }) if errno == libc::ENODEV => None,
+            Err(e) => return Err(e),
+        };
+        let index = found.ok_or_else(|| DataplaneError::MissingLink {
+            object: object.to_owned(),
+            link: name.to_owned(),
+        })?;
+        self.indexes.insert(name.to_owned(), index);
+        Ok(index)
+    }
+
+    /// Reads everything the planner needs: all links, all addresses, routes with our protocol.
+    async fn observe(&mut self) -> Result<ObservedState, DataplaneError> {
+        let links = self
+            .read(
+                RouteNetlinkMessage::GetLink(LinkMessage::default()),
+                true,
+                "links",
+            )
+            .await?;
+        let links: Vec<LinkMessage> = links
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .collect();
+        let names: BTreeMap<u32, String> = links
+            .iter()
+            .filter_map(|l| {
+                l.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::IfName(n) => Some((l.header.index, n.clone())),
+                    _ => None,
+                })
+            })
+            .collect();
+        let name_of = |i: u32| {
+            names
+                .get(&i)
+                .cloned()
+                .unwrap_or_else(|| format!("#ifindex{i}"))
+        };
+        self.indexes = names.iter().map(|(i, n)| (n.clone(), *i)).collect();
+
+        let mut state = ObservedState::default();
+        for l in &links {
+            let Some(name) = names.get(&l.header.index) else {
+                continue;
+            };
+            let obs = self.parse_link(l, name, &name_of);
+            state.links.insert(name.clone(), obs);
+        }
+
+        let addrs = self
+            .read(
+                RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+                true,
+                "addresses",
+            )
+            .await?;
+        for m in addrs {
+            let RouteNetlinkMessage::NewAddress(a) = m else {
+                continue;
+            };
+            let Some(link) = names.get(&a.header.index) else {
+                continue;
+            };
+            let local = a.attributes.iter().find_map(|x| match x {
+                AddressAttribute::Local(ip) => Some(*ip),
+                _ => None,
+            });
+            let address = a.attributes.iter().find_map(|x| match x {
+                AddressAttribute::Address(ip) => Some(*ip),
+                _ => None,
+            });
+            let Some(ip) = local.or(address) else {
+                continue;
+            };
+            let Ok(net) = IpNet::new(ip, a.header.prefix_len) else {
+                continue;
+            };
+            let owned = a.attributes.iter().any(|x| {
+                matches!(x, AddressAttribute::Protocol(p) if u8::from(*p) == self.config.protocol)
+            });
+            state
+                .addresses
+                .insert(Address::new(link.clone(), net), owned);
+        }
+
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut req = RouteMessage::default();
+            req.header.address_family = family;
+            let routes = self
+                .read(RouteNetlinkMessage::GetRoute(req), true, "routes")
+                .await?;
+            for m in routes {
+                let RouteNetlinkMessage::NewRoute(r) = m else {
+                    continue;
+                };
+                if !proto_matches(r.header.protocol, self.config.protocol) {
+                    continue;
+                }
+                if let Some(route) = parse_route(&r, &name_of) {
+                    state.routes.insert(route.key(), route);
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    fn parse_link(
+        &self,
+        l: &LinkMessage,
+        name: &str,
+        name_of: &impl Fn(u32) -> String,
+    ) -> ObservedLink {
+        let mut link = Link::new(name, LinkKind::Other(String::new()));
+        let mut owned = false;
+        link.up = l.header.flags.contains(LinkFlags::Up);
+        for a in &l.attributes {
+            match a {
+                LinkAttribute::Mtu(m) => link.mtu = Some(*m),
+                LinkAttribute::Controller(i) if *i != 0 => link.master = Some(name_of(*i)),
+                LinkAttribute::Group(g) => owned = *g == self.config.link_group,
+                LinkAttribute::Address(mac) => link.mac = MacAddr::from_slice(mac),
+                LinkAttribute::LinkInfo(infos) => link.kind = parse_kind(infos, name_of),
+                _ => {}
+            }
+        }
+        ObservedLink {
+            link,
+            index: l.header.index,
+            owned,
+        }
+    }
+
+    async fn link_message(
+        &mut self,
+        link: &Link,
+    ) -> Result<(LinkMessage, Option<File>), DataplaneError> {
+        let object = format!("link {}", link.name);
+        let mut msg = LinkMessage::default();
+        msg.attributes
+            .push(LinkAttribute::IfName(link.name.clone()));
+        msg.attributes
+            .push(LinkAttribute::Group(self.config.link_group));
+        if let Some(mtu) = link.mtu {
+            msg.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        if let Some(mac) = link.mac {
+            msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        }
+        if let Some(master) = &link.master {
+            let idx = self.index_of(master, &object).await?;
+            msg.attributes.push(LinkAttribute::Controller(idx));
+        }
+        set_up(&mut msg, link.up);
+        let mut netns = None;
+        let (kind, data) = match &link.kind {
+            LinkKind::Bridge => (InfoKind::Bridge, None),
+            LinkKind::Vrf { table } => (
+                InfoKind::Vrf,
+                Some(InfoData::Vrf(vec![InfoVrf::TableId(*table)])),
+            ),
+            LinkKind::Vxlan {
+                vni,
+                local,
+                dev,
+                dstport,
+                learning,
+            } => {
+                let mut v = vec![InfoVxlan::Id(*vni)];
+                match local {
+                    Some(IpAddr::V4(a)) => v.push(InfoVxlan::Local(*a)),
+                    Some(IpAddr::V6(a)) => v.push(InfoVxlan::Local6(*a)),
+                    None => {}
+                }
+                if let Some(dev) = dev {
+                    v.push(InfoVxlan::Link(self.index_of(dev, &object).await?));
+                }
+                v.push(InfoVxlan::Port(*dstport));
+                v.push(InfoVxlan::Learning(*learning));
+                (InfoKind::Vxlan, Some(InfoData::Vxlan(v)))
+            }
+            LinkKind::Veth { peer, peer_netns } => {
+                let mut p = LinkMessage::default();
+                p.attributes.push(LinkAttribute::IfName(peer.clone()));
+                if let Some(mtu) = link.mtu {
+                    p.attributes.push(LinkAttribute::Mtu(mtu));
+                }
+                if let Some(ns) = peer_netns {
+                    let path = if ns.starts_with('/') {
+                        ns.clone()
+                    } else {
+                        format!("/run/netns/{ns}")
+                    };
+                    let f = File::open(&path).map_err(|source| DataplaneError::Io {
+                        what: format!("{object}: open peer netns {path}"),
+                        source,
+                    })?;
+                    p.attributes.push(LinkAttribute::NetNsFd(f.as_raw_fd()));
+                    netns = Some(f);
+                }
+                // The peer is left down: the kernel opens it before linking the pair (ENOTCONN),
+                // and it may live in another namespace; its state and addresses belong to the
+                // dataplane of that namespace, which adopts it by name.
+                (InfoKind::Veth, Some(InfoData::Veth(InfoVeth::Peer(p))))
+            }
+            LinkKind::Other(k) => {
+                return Err(DataplaneError::Netlink {
+                    op: "create link",
+                    object,
+                    message: format!("kind {k:?} is not created by this dataplane"),
+                })
+            }
+        };
+        let mut info = vec![LinkInfo::Kind(kind)];
+        info.extend(data.map(LinkInfo::Data));
+        msg.attributes.push(LinkAttribute::LinkInfo(info));
+        Ok((msg, netns))
+    }
+
+    async fn modify_message(&mut self, c: &LinkChange) -> Result<LinkMessage, DataplaneError> {
+        let object = format!("link {}", c.name);
+        let mut msg = LinkMessage::default();
+        msg.header.index = c.index;
+        if let Some(mtu) = c.mtu {
+            msg.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        if let Some(master) = &c.master {
+            let idx = match master {
+                Some(m) => self.index_of(m, &object).await?,
+                None => 0,
+            };
+            msg.attributes.push(LinkAttribute::Controller(idx));
+        }
+        if let Some(mac) = c.mac {
+            msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        }
+        if c.mark_owned {
+            msg.attributes
+                .push(LinkAttribute::Group(self.config.link_group));
+        }
+        if let Some(up) = c.up {
+            set_up(&mut msg, up);
+        }
+        Ok(msg)
+    }
+
+    fn address_message(&self, a: &Address, index: u32) -> AddressMessage {
+        let mut msg = AddressMessage::default();
+        msg.header.family = family_of(a.addr.addr());
+        msg.header.prefix_len = a.addr.prefix_len();
+        msg.header.index = index;
+        msg.header.flags = AddressHeaderFlags::empty();
+        if a.addr.addr().is_ipv4() {
+            msg.attributes.push(AddressAttribute::Local(a.addr.addr()));
+        }
+        msg.attributes
+            .push(AddressAttribute::Address(a.addr.addr()));
+        msg
+    }
+
+    async fn route_message(
+        &mut self,
+        r: &Route,
+        with_next_hops: bool,
+    ) -> Result<RouteMessage, DataplaneError> {
+        let object = format!("route {} table {}", r.dst, r.table);
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = family_of(r.dst.addr());
+        msg.header.destination_prefix_length = r.dst.prefix_len();
+        msg.header.table = u8::try_from(r.table).unwrap_or(252); // RT_TABLE_COMPAT
+        msg.header.protocol = RouteProtocol::from(self.config.protocol);
+        msg.header.kind = match r.kind {
+            RouteKind::Unicast => RouteType::Unicast,
+            RouteKind::Blackhole => RouteType::BlackHole,
+            RouteKind::Unreachable => RouteType::Unreachable,
+        };
+        msg.attributes.push(RouteAttribute::Table(r.table));
+        if r.dst.prefix_len() > 0 {
+            msg.attributes
+                .push(RouteAttribute::Destination(RouteAddress::from(
+                    r.dst.addr(),
+                )));
+        }
+        if !with_next_hops {
+            msg.header.scope = RouteScope::NoWhere;
+            return Ok(msg);
+        }
+        let gatewayless = r.next_hops.iter().all(|nh| nh.via.is_none());
+        msg.header.scope = if r.kind == RouteKind::Unicast && gatewayless {
+            RouteScope::Link
+        } else {
+            RouteScope::Universe
+        };
+        let same_family = |ip: &IpAddr| ip.is_ipv4() == r.dst.addr().is_ipv4();
+        let gw_attr = |ip: IpAddr| {
+            if same_family(&ip) {
+                RouteAttribute::Gateway(RouteAddress::from(ip))
+            } else {
+                RouteAttribute::Via(match ip {
+                    IpAddr::V4(a) => RouteVia::Inet(a),
+                    IpAddr::V6(a) => RouteVia::Inet6(a),
+                })
+            }
+        };
+        match r.next_hops.as_slice() {
+            [] => {}
+            [nh] => {
+                if let Some(via) = nh.via {
+                    msg.attributes.push(gw_attr(via));
+                }
+                if let Some(dev) = &nh.dev {
+                    let idx = self.index_of(dev, &object).await?;
+                    msg.attributes.push(RouteAttribute::Oif(idx));
+                }
+                if nh.onlink {
+                    msg.header.flags |= RouteFlags::Onlink;
+                }
+            }
+            many => {
+                let mut hops = Vec::with_capacity(many.len());
+                for nh in many {
+                    let mut hop = RouteNextHop::default();
+                    if let Some(dev) = &nh.dev {
+                        hop.interface_index = self.index_of(dev, &object).await?;
+                    }
+                    if nh.onlink {
+                        hop.flags |= RouteNextHopFlags::Onlink;
+                    }
+                    if let Some(via) = nh.via {
+                        hop.attributes.push(gw_attr(via));
+                    }
+                    hops.push(hop);
+                }
+                msg.attributes.push(RouteAttribute::MultiPath(hops));
+            }
+        }
+        Ok(msg)
+    }
+
+    async fn execute(&mut self, op: &Op) -> Result<(), DataplaneError> {
+        const ACK: u16 = NLM_F_REQUEST | NLM_F_ACK;
+        const CREATE: u16 = ACK | NLM_F_CREATE | NLM_F_EXCL;
+        match op {
+            Op::DeleteRoute(r) => {
+                let object = format!("route {} table {}", r.dst, r.table);
+                let msg = self.route_message(r, false).await?;
+                self.write(
+                    RouteNetlinkMessage::DelRoute(msg),
+                    ACK,
+                    "delete route",
+                    &object,
+                    &[libc::ENOENT, libc::ESRCH],
+                )
+                .await
+            }
+            Op::DeleteAddress(a) => {
+                let object = format!("address {} on {}", a.addr, a.link);
+                let Some(index) = self.indexes.get(&a.link).copied() else {
+                    return Ok(()); // the link is gone, and the address with it
+                };
+                let msg = self.address_message(a, index);
+                self.write(
+                    RouteNetlinkMessage::DelAddress(msg),
+                    ACK,
+                    "delete address",
+                    &object,
+                    &[libc::EADDRNOTAVAIL, libc::ENODEV],
+                )
+                .await
+            }
+            Op::DeleteLink { name, index } => {
+                let mut msg = LinkMessage::default();
+                msg.header.index = *index;
+                self.write(
+                    RouteNetlinkMessage::DelLink(msg),
+                    ACK,
+                    "delete link",
+                    &format!("link {name}"),
+                    &[libc::ENODEV],
+                )
+                .await?;
+                self.indexes.remove(name);
+                Ok(())
+            }
+            Op::CreateLink(link) => {
+                let object = format!("link {}", link.name);
+                let (msg, _netns) = self.link_message(link).await?;
+                self.write(
+                    RouteNetlinkMessage::NewLink(msg),
+                    CREATE,
+                    "create link",
+                    &object,
+                    &[],
+                )
+                .await?;
+                self.indexes.remove(&link.name);
+                self.index_of(&link.name, &object).await?;
+                Ok(())
+            }
+            Op::ModifyLink(c) => {
+                let object = format!("link {}", c.name);
+                let msg = self.modify_message(c).await?;
+                self.write(
+                    RouteNetlinkMessage::NewLink(msg),
+                    ACK,
+                    "change link",
+                    &object,
+                    &[],
+                )
+                .await
+            }
+            Op::AddAddress(a) => {
+                let object = format!("address {} on {}", a.addr, a.link);
+                let index = self.index_of(&a.link, &object).await?;
+                let mut msg = self.address_message(a, index);
+                msg.attributes
+                    .push(AddressAttribute::Protocol(AddressProtocol::from(
+                        self.config.protocol,
+                    )));
+                self.write(
+                    RouteNetlinkMessage::NewAddress(msg),
+                    CREATE,
+                    "add address",
+                    &object,
+                    &[],
+                )
+                .await
+            }
+            Op::AddRoute(r) | Op::ReplaceRoute(r) => {
+                let object = format!("route {} table {}", r.dst, r.table);
+                let msg = self.route_message(r, true).await?;
+                let (flags, what) = if matches!(op, Op::AddRoute(_)) {
+                    (CREATE, "add route")
+                } else {
+                    (ACK | NLM_F_CREATE | NLM_F_REPLACE, "replace route")
+                };
+                self.write(
+                    RouteNetlinkMessage::NewRoute(msg),
+                    flags,
+                    what,
+                    &object,
+                    &[],
+                )
+                .await
+            }
+        }
+    }
+}
+
+fn set_up(msg: &mut LinkMessage, up: bool) {
+    if up {
+        msg.header.flags |= LinkFlags::Up;
+    } else {
+        msg.header.flags.remove(LinkFlags::Up);
+    }
+    msg.header.change_mask |= LinkFlags::Up;
+}
+
+fn family_of(ip: IpAddr) -> AddressFamily {
+    match ip {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    }
+}
+
+fn parse_kind(infos: &[LinkInfo], name_of: &impl Fn(u32) -> String) -> LinkKind {
+    let kind = infos.iter().find_map(|i| match i {
+        LinkInfo::Kind(k) => Some(k),
+        _ => None,
+    });
+    let data = infos.iter().find_map(|i| match i {
+        LinkInfo::Data(d) => Some(d),
+        _ => None,
+    });
+    match (kind, data) {
+        (Some(InfoKind::Bridge), _) => LinkKind::Bridge,
+        (Some(InfoKind::Veth), _) => LinkKind::Veth {
+            peer: String::new(),
+            peer_netns: None,
+        },
+        (Some(InfoKind::Vrf), Some(InfoData::Vrf(v))) => LinkKind::Vrf {
+            table: v
+                .iter()
+                .find_map(|x| match x {
+                    InfoVrf::TableId(t) => Some(*t),
+                    _ => None,
+                })
+                .unwrap_or(0),
+        },
+        (Some(InfoKind::Vxlan), Some(InfoData::Vxlan(v))) => {
+            let mut vni = 0;
+            let mut local = None;
+            let mut dev = None;
+            let mut dstport = 0;
+            let mut learning = true;
+            for x in v {
+                match x {
+                    InfoVxlan::Id(i) => vni = *i,
+                    InfoVxlan::Local(a) => local = Some(IpAddr::V4(*a)),
+                    InfoVxlan::Local6(a) => local = Some(IpAddr::V6(*a)),
+                    InfoVxlan::Link(i) if *i != 0 => dev = Some(name_of(*i)),
+                    InfoVxlan::Port(p) => dstport = *p,
+                    InfoVxlan::Learning(l) => learning = *l,
+                    _ => {}
+                }
+            }
+            // The kernel reports unset local addresses as 0.0.0.0 / ::.
+            local = local.filter(|a| !a.is_unspecified());
+            LinkKind::Vxlan {
+                vni,
+                local,
+                dev,
+                dstport,
+                learning,
+            }
+        }
+        (Some(k), _) => LinkKind::Other(k.to_string()),
+        (None, _) => LinkKind::Other(String::new()),
+    }
+}
+
+fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    }
+}
+
+fn gateway(attrs: &[RouteAttribute]) -> Option<IpAddr> {
+    attrs.iter().find_map(|a| match a {
+        RouteAttribute::Gateway(g) => route_ip(g),
+        RouteAttribute::Via(RouteVia::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        RouteAttribute::Via(RouteVia::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    })
+}
+
+/// Converts a kernel route to the model; `None` for types we never install.
+fn parse_route(r: &RouteMessage, name_of: &impl Fn(u32) -> String) -> Option<Route> {
+    let table = r
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(r.header.table));
+    let zero = match r.header.address_family {
+        AddressFamily::Inet => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        _ => return None,
+    };
+    let dst_ip = r
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Destination(d) => route_ip(d),
+            _ => None,
+        })
+        .unwrap_or(zero);
+    let dst = IpNet::new(dst_ip, r.header.destination_prefix_length).ok()?;
+    let kind = match r.header.kind {
+        RouteType::Unicast => RouteKind::Unicast,
+        RouteType::BlackHole => return Some(Route::new(table, dst, RouteKind::Blackhole)),
+        RouteType::Unreachable => return Some(Route::new(table, dst, RouteKind::Unreachable)),
+        _ => return None,
+    };
+    let mut hops = Vec::new();
+    let multipath = r.attributes.iter().find_map(|a| match a {
+        RouteAttribute::MultiPath(m) => Some(m),
+        _ => None,
+    });
+    if let Some(m) = multipath {
+        for h in m {
+            hops.push(NextHop {
+                via: gateway(&h.attributes),
+                dev: (h.interface_index != 0).then(|| name_of(h.interface_index)),
+                onlink: h.flags.contains(RouteNextHopFlags::Onlink),
+            });
+        }
+    } else {
+        let oif = r.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Oif(i) => Some(*i),
+            _ => None,
+        });
+        hops.push(NextHop {
+            via: gateway(&r.attributes),
+            dev: oif.map(name_of),
+            onlink: r.header.flags.contains(RouteFlags::Onlink),
+        });
+    }
+    debug_assert_eq!(kind, RouteKind::Unicast);
+    Some(Route::unicast(table, dst, hops))
+}
+
+impl Dataplane for NetlinkDataplane {
+    async fn apply(&mut self, desired: &DesiredState) -> Result<ApplyReport, DataplaneError> {
+        let observed = self.observe().await?;
+        let ops = plan(desired, &observed)?;
+        let mut report = ApplyReport::default();
+        for op in &ops {
+            debug!(?op, "netlink dataplane operation");
+            self.execute(op).await?;
+            report.record(op);
+        }
+        if !report.is_noop() {
+            info!(
+                writes = report.writes,
+                links = ?report.links,
+                addresses = ?report.addresses,
+                routes = ?report.routes,
+                "dataplane applied"
+            );
+        }
+        Ok(report)
+    }
+
+    async fn current(&mut self) -> Result<ObservedState, DataplaneError> {
+        Ok(self.observe().await?.owned_only())
+    }
+}

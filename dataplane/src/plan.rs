@@ -1,0 +1,360 @@
+//! The diff between a desired and an observed state: a list of minimal, ordered operations.
+//!
+//! Both backends ([`crate::memory::MemoryDataplane`], [`crate::netlink::NetlinkDataplane`])
+//! execute the same plan, so the diff rules are written (and unit-tested) once, here.
+//!
+//! Rules:
+//! - a link whose kind and kind parameters match is never recreated; MTU, master, up and MAC
+//!   are changed in place, in one write;
+//! - a desired link that exists unmarked is adopted (marked) in place when its kind matches,
+//!   and is a [`DataplaneError::Conflict`] otherwise: we never delete what we do not own;
+//! - an owned link whose kind differs is deleted and recreated;
+//! - only owned links, marked addresses and routes with our protocol are ever deleted;
+//! - order: route deletes, address deletes, link deletes, link creates/changes (masters and
+//!   VXLAN underlay devices first), address adds, route adds/replaces.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::DataplaneError;
+use crate::model::{Address, DesiredState, Link, MacAddr, ObservedState, Route};
+
+/// In-place changes to an existing link; `None` fields are left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkChange {
+    /// Link name.
+    pub name: String,
+    /// Kernel interface index.
+    pub index: u32,
+    /// New MTU.
+    pub mtu: Option<u32>,
+    /// New master (`Some(None)` = release from its master).
+    pub master: Option<Option<String>>,
+    /// New administrative state.
+    pub up: Option<bool>,
+    /// New MAC address.
+    pub mac: Option<MacAddr>,
+    /// Put our ownership mark on the link (adoption).
+    pub mark_owned: bool,
+}
+
+/// One kernel write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Delete one of our routes.
+    DeleteRoute(Route),
+    /// Delete one of our addresses.
+    DeleteAddress(Address),
+    /// Delete one of our links.
+    DeleteLink {
+        /// Link name.
+        name: String,
+        /// Kernel interface index.
+        index: u32,
+    },
+    /// Create a link, marked as ours.
+    CreateLink(Link),
+    /// Change a link in place.
+    ModifyLink(LinkChange),
+    /// Add an address, marked as ours.
+    AddAddress(Address),
+    /// Add a route with our protocol.
+    AddRoute(Route),
+    /// Replace one of our routes whose next hops or type differ.
+    ReplaceRoute(Route),
+}
+
+/// Computes the minimal ordered operations that turn `observed` into `desired`.
+pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>, DataplaneError> {
+    let mut link_deletes = Vec::new();
+    let mut gone: BTreeSet<&str> = BTreeSet::new();
+    for (name, obs) in &observed.links {
+        let recreate = match desired.links.get(name) {
+            None => obs.owned,
+            Some(want) if !want.kind.matches(&obs.link.kind) => {
+                if !obs.owned {
+                    return Err(DataplaneError::Conflict {
+                        link: name.clone(),
+                        found: obs.link.kind.name(),
+                        wanted: want.kind.name(),
+                    });
+                }
+                true
+            }
+            Some(_) => false,
+        };
+        if recreate {
+            link_deletes.push(Op::DeleteLink {
+                name: name.clone(),
+                index: obs.index,
+            });
+            gone.insert(name.as_str());
+        }
+    }
+
+    let mut link_ops = Vec::new();
+    for link in order_links(desired)? {
+        match observed.links.get(&link.name) {
+            Some(obs) if !gone.contains(link.name.as_str()) => {
+                let have = &obs.link;
+                let change = LinkChange {
+                    name: link.name.clone(),
+                    index: obs.index,
+                    mtu: link.mtu.filter(|m| have.mtu != Some(*m)),
+                    master: (link.master != have.master).then(|| link.master.clone()),
+                    up: (link.up != have.up).then_some(link.up),
+                    mac: link.mac.filter(|m| have.mac != Some(*m)),
+                    mark_owned: !obs.owned,
+                };
+                if change.mtu.is_some()
+                    || change.master.is_some()
+                    || change.up.is_some()
+                    || change.mac.is_some()
+                    || change.mark_owned
+                {
+                    link_ops.push(Op::ModifyLink(change));
+                }
+            }
+            _ => link_ops.push(Op::CreateLink(link.clone())),
+        }
+    }
+
+    // Addresses on a deleted link disappear with it.
+    let existing: BTreeMap<&Address, bool> = observed
+        .addresses
+        .iter()
+        .filter(|(a, _)| !gone.contains(a.link.as_str()))
+        .map(|(a, owned)| (a, *owned))
+        .collect();
+    let addr_deletes = existing
+        .iter()
+        .filter(|(a, owned)| **owned && !desired.addresses.contains(**a))
+        .map(|(a, _)| Op::DeleteAddress((*a).clone()));
+    let addr_adds = desired
+        .addresses
+        .iter()
+        .filter(|a| !existing.contains_key(a))
+        .map(|a| Op::AddAddress(a.clone()));
+
+    // Routes through a deleted link disappear with it.
+    let routes: BTreeMap<_, &Route> = observed
+        .routes
+        .iter()
+        .filter(|(_, r)| !r.devices().any(|d| gone.contains(d)))
+        .map(|(k, r)| (*k, r))
+        .collect();
+    let route_deletes = routes
+        .iter()
+        .filter(|(k, _)| !desired.routes.contains_key(k))
+        .map(|(_, r)| Op::DeleteRoute((*r).clone()));
+    let route_adds = desired
+        .routes
+        .iter()
+        .filter_map(|(k, want)| match routes.get(k) {
+            None => Some(Op::AddRoute(want.clone())),
+            Some(have) if *have != want => Some(Op::ReplaceRoute(want.clone())),
+            Some(_) => None,
+        });
+
+    let mut ops: Vec<Op> = route_deletes.collect();
+    ops.extend(addr_deletes);
+    ops.extend(link_deletes);
+    ops.extend(link_ops);
+    ops.extend(addr_adds);
+    ops.extend(route_adds);
+    Ok(ops)
+}
+
+/// Desired links ordered so that a link's master and VXLAN underlay device come before it.
+fn order_links(desired: &DesiredState) -> Result<Vec<&Link>, DataplaneError> {
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut out = Vec::with_capacity(desired.links.len());
+    let mut pending: Vec<&Link> = desired.links.values().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        pending.retain(|link| {
+            let ready = link
+                .dependencies()
+                .all(|d| done.contains(d) || !desired.links.contains_key(d));
+            if ready {
+                done.insert(link.name.as_str());
+                out.push(*link);
+            }
+            !ready
+        });
+        if pending.len() == before {
+            let names = pending.iter().map(|l| l.name.as_str()).collect::<Vec<_>>();
+            return Err(DataplaneError::Cycle(names.join(", ")));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::{LinkKind, NextHop, ObservedLink};
+
+    fn vx(vni: u32) -> LinkKind {
+        LinkKind::Vxlan {
+            vni,
+            local: Some("100.65.0.1".parse().unwrap()),
+            dev: Some("lo".into()),
+            dstport: 4789,
+            learning: false,
+        }
+    }
+
+    fn observed(links: &[(&Link, u32, bool)]) -> ObservedState {
+        let mut o = ObservedState::default();
+        for (l, index, owned) in links {
+            o.links.insert(
+                l.name.clone(),
+                ObservedLink {
+                    link: (*l).clone(),
+                    index: *index,
+                    owned: *owned,
+                },
+            );
+        }
+        o
+    }
+
+    #[test]
+    fn creates_in_dependency_order() {
+        let mut d = DesiredState::new();
+        d.add_link(Link::new("vni100", vx(100)).with_master("br-pe-100").up());
+        d.add_link(
+            Link::new("br-pe-100", LinkKind::Bridge)
+                .with_master("red")
+                .up(),
+        );
+        d.add_link(Link::new("red", LinkKind::Vrf { table: 1 }).up());
+        let ops = plan(&d, &ObservedState::default()).unwrap();
+        let names: Vec<_> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::CreateLink(l) => Some(l.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["red", "br-pe-100", "vni100"]);
+    }
+
+    #[test]
+    fn cycle_is_an_error() {
+        let mut d = DesiredState::new();
+        d.add_link(Link::new("a", LinkKind::Bridge).with_master("b"));
+        d.add_link(Link::new("b", LinkKind::Bridge).with_master("a"));
+        assert!(matches!(
+            plan(&d, &ObservedState::default()),
+            Err(DataplaneError::Cycle(_))
+        ));
+    }
+
+    #[test]
+    fn identical_state_is_a_noop() {
+        let br = Link::new("br", LinkKind::Bridge).with_mtu(1450).up();
+        let mut d = DesiredState::new();
+        d.add_link(br.clone());
+        let o = observed(&[(&br, 7, true)]);
+        assert_eq!(plan(&d, &o).ok(), Some(vec![]));
+    }
+
+    #[test]
+    fn mtu_change_is_in_place() {
+        let br = Link::new("br", LinkKind::Bridge).with_mtu(1450).up();
+        let mut d = DesiredState::new();
+        d.add_link(br.clone().with_mtu(1400));
+        let o = observed(&[(&br, 7, true)]);
+        let ops = plan(&d, &o).unwrap();
+        assert_eq!(
+            ops,
+            vec![Op::ModifyLink(LinkChange {
+                name: "br".into(),
+                index: 7,
+                mtu: Some(1400),
+                master: None,
+                up: None,
+                mac: None,
+                mark_owned: false,
+            })]
+        );
+    }
+
+    #[test]
+    fn foreign_link_with_other_kind_is_a_conflict() {
+        let mut d = DesiredState::new();
+        d.add_link(Link::new("x", LinkKind::Bridge));
+        let foreign = Link::new("x", vx(5));
+        assert!(matches!(
+            plan(&d, &observed(&[(&foreign, 3, false)])),
+            Err(DataplaneError::Conflict { .. })
+        ));
+        // Owned: recreated.
+        let ops = plan(&d, &observed(&[(&foreign, 3, true)])).unwrap();
+        assert_eq!(ops.len(), 2);
+        assert!(matches!(ops.first(), Some(Op::DeleteLink { index: 3, .. })));
+        assert!(matches!(ops.get(1), Some(Op::CreateLink(_))));
+    }
+
+    #[test]
+    fn foreign_links_are_never_deleted_and_are_adopted_when_desired() {
+        let foreign = Link::new("eth0", LinkKind::Bridge);
+        let o = observed(&[(&foreign, 2, false)]);
+        assert_eq!(plan(&DesiredState::new(), &o).ok(), Some(vec![]));
+        let mut d = DesiredState::new();
+        d.add_link(foreign.clone());
+        let ops = plan(&d, &o).unwrap();
+        assert!(matches!(ops.as_slice(), [Op::ModifyLink(c)] if c.mark_owned));
+    }
+
+    #[test]
+    fn vxlan_parameter_change_recreates() {
+        let old = Link::new("vni1", vx(1));
+        let mut d = DesiredState::new();
+        d.add_link(Link::new("vni1", vx(2)));
+        let ops = plan(&d, &observed(&[(&old, 9, true)])).unwrap();
+        assert!(matches!(
+            ops.as_slice(),
+            [Op::DeleteLink { .. }, Op::CreateLink(_)]
+        ));
+    }
+
+    #[test]
+    fn unmarked_addresses_and_routes_of_deleted_links_are_left_alone() {
+        let br = Link::new("br", LinkKind::Bridge);
+        let mut o = observed(&[(&br, 4, true)]);
+        let ours = Address::new("br", "192.0.2.1/24".parse().unwrap());
+        let theirs = Address::new("br", "192.0.2.2/24".parse().unwrap());
+        o.addresses.insert(ours.clone(), true);
+        o.addresses.insert(theirs, false);
+        let r = Route::unicast(
+            100,
+            "198.51.100.0/24".parse().unwrap(),
+            vec![NextHop::dev("br")],
+        );
+        o.routes.insert(r.key(), r);
+        let mut d = DesiredState::new();
+        d.add_link(br.clone());
+        let ops = plan(&d, &o).unwrap();
+        assert_eq!(ops.len(), 2);
+        assert!(matches!(ops.first(), Some(Op::DeleteRoute(_))));
+        assert_eq!(ops.get(1), Some(&Op::DeleteAddress(ours)));
+        // Link deleted: its addresses and routes go with it, no explicit deletes.
+        let ops = plan(&DesiredState::new(), &o).unwrap();
+        assert!(matches!(ops.as_slice(), [Op::DeleteLink { .. }]));
+    }
+
+    #[test]
+    fn route_change_is_a_replace() {
+        let dst = "198.51.100.0/24".parse().unwrap();
+        let a = Route::unicast(100, dst, vec![NextHop::dev("a")]);
+        let b = Route::unicast(100, dst, vec![NextHop::dev("b")]);
+        let mut o = ObservedState::default();
+        o.routes.insert(a.key(), a);
+        let mut d = DesiredState::new();
+        d.add_route(b.clone());
+        assert_eq!(plan(&d, &o).ok(), Some(vec![Op::ReplaceRoute(b)]));
+    }
+}
