@@ -11,10 +11,14 @@
 //!   never deleted;
 //! - addresses: `IFA_PROTO` = the protocol id (kernel ≥ 5.18), so our VTEP on `lo` is told
 //!   apart from the loopback's own addresses;
-//! - routes: `rtm_protocol` = [`RTPROT_PEROUTERD`] (configurable).
+//! - routes: `rtm_protocol` = [`RTPROT_PEROUTERD`] (configurable);
+//! - neighbours: `NTF_EXT_LEARNED` and `NDA_PROTOCOL` = the protocol id (`extern_learn`);
+//! - unicast VXLAN FDB entries: `NTF_EXT_LEARNED` (`extern_learn`, as zebra writes them);
+//! - zero-MAC (flood list) VXLAN FDB entries: `permanent` on a VXLAN device we own (the kernel
+//!   keeps one flag set for the whole flood list, so no per-remote mark is possible).
 //!
-//! This slice reconciles links (veth, bridge, VXLAN, VRF), addresses and routes. Neighbours,
-//! FDB entries, SRv6, watchers and NIC moves come next (issue 4).
+//! This slice reconciles links (veth, bridge, VXLAN, VRF), addresses, routes, neighbours and
+//! VXLAN FDB entries. SRv6, watchers and NIC moves come next (issue 4).
 
 pub mod error;
 pub mod memory;
@@ -25,8 +29,8 @@ pub mod report;
 
 pub use error::DataplaneError;
 pub use model::{
-    Address, DesiredState, Link, LinkKind, MacAddr, NextHop, ObservedLink, ObservedState, Route,
-    RouteKey, RouteKind,
+    Address, DesiredState, Fdb, FdbKey, Link, LinkKind, MacAddr, Neigh, NeighKey, NextHop,
+    ObservedLink, ObservedState, Route, RouteKey, RouteKind,
 };
 pub use report::{ApplyReport, Counts};
 

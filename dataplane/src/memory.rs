@@ -6,7 +6,7 @@
 use tracing::debug;
 
 use crate::error::DataplaneError;
-use crate::model::{Address, DesiredState, Link, ObservedLink, ObservedState};
+use crate::model::{Address, DesiredState, Fdb, Link, Neigh, ObservedLink, ObservedState};
 use crate::plan::{plan, Op};
 use crate::report::ApplyReport;
 use crate::Dataplane;
@@ -56,6 +56,18 @@ impl MemoryDataplane {
         self.state.addresses.insert(address, false);
     }
 
+    /// Adds a neighbour entry someone else made (ARP-learned, static): not ours.
+    pub fn add_foreign_neigh(&mut self, neigh: Neigh) {
+        self.state.neighbours.insert(neigh.key(), (neigh, false));
+    }
+
+    /// Adds an FDB entry someone else made (`permanent` without `extern_learn`): not ours,
+    /// unless it is a flood-list entry on a VXLAN device we own (the kernel cannot tell).
+    pub fn add_foreign_fdb(&mut self, fdb: Fdb) {
+        let owned = fdb.is_flood() && self.state.links.get(&fdb.link).is_some_and(|l| l.owned);
+        self.state.fdb.insert(fdb.key(), (fdb, owned));
+    }
+
     /// Everything in the fake namespace, owned or not.
     pub fn all(&self) -> &ObservedState {
         &self.state
@@ -96,6 +108,8 @@ impl MemoryDataplane {
                 self.state
                     .routes
                     .retain(|_, r| !r.devices().any(|d| d == name));
+                self.state.neighbours.retain(|k, _| k.link != *name);
+                self.state.fdb.retain(|k, _| k.link != *name);
                 for l in self.state.links.values_mut() {
                     if l.link.master.as_deref() == Some(name) {
                         l.link.master = None;
@@ -152,6 +166,20 @@ impl MemoryDataplane {
                     self.require_link(&object, dev)?;
                 }
                 self.state.routes.insert(r.key(), r.clone());
+            }
+            Op::DeleteNeigh(n) => {
+                self.state.neighbours.remove(&n.key());
+            }
+            Op::AddNeigh(n) | Op::ReplaceNeigh(n) => {
+                self.require_link(&format!("neighbour {} on {}", n.ip, n.link), &n.link)?;
+                self.state.neighbours.insert(n.key(), (n.clone(), true));
+            }
+            Op::DeleteFdb(f) => {
+                self.state.fdb.remove(&f.key());
+            }
+            Op::AddFdb(f) | Op::ReplaceFdb(f) => {
+                self.require_link(&format!("fdb {} on {}", f.mac, f.link), &f.link)?;
+                self.state.fdb.insert(f.key(), (f.clone(), true));
             }
         }
         Ok(())
@@ -327,6 +355,36 @@ mod tests {
             assert!(l.owned);
             assert_eq!(l.index, idx);
             assert!(dp.apply(&d).await.unwrap().is_noop());
+        });
+    }
+
+    #[test]
+    fn fdb_and_neighbours_reconcile() {
+        use crate::model::{Fdb, MacAddr, Neigh};
+        block_on(async {
+            let mut dp = MemoryDataplane::new();
+            let mut d = l3vni();
+            let mac = MacAddr([2, 0, 0, 0, 0, 2]);
+            let vtep = "100.65.0.2".parse().unwrap();
+            d.add_fdb(Fdb::unicast("vni100", mac, vtep));
+            d.add_fdb(Fdb::flood("vni100", vtep));
+            d.add_neigh(Neigh::new("br-pe-100", vtep, mac));
+            let r = dp.apply(&d).await.unwrap();
+            assert_eq!((r.fdb.created, r.neighbours.created), (2, 1));
+            assert!(dp.apply(&d).await.unwrap().is_noop());
+            dp.add_foreign_fdb(Fdb::unicast("vni100", MacAddr([2, 0, 0, 0, 0, 9]), vtep));
+            dp.add_foreign_neigh(Neigh::new("br-pe-100", "10.0.0.9".parse().unwrap(), mac));
+            let mut less = l3vni();
+            less.add_fdb(Fdb::flood("vni100", vtep));
+            let r = dp.apply(&less).await.unwrap();
+            assert_eq!((r.fdb.deleted, r.neighbours.deleted, r.writes), (1, 1, 2));
+            assert_eq!(dp.all().fdb.len(), 2);
+            assert_eq!(dp.all().neighbours.len(), 1);
+            let cur = dp.current().await.unwrap();
+            assert_eq!((cur.fdb.len(), cur.neighbours.len()), (1, 0));
+            // Deleting the link takes its entries along.
+            dp.apply(&DesiredState::new()).await.unwrap();
+            assert!(dp.all().fdb.is_empty() && dp.all().neighbours.is_empty());
         });
     }
 }

@@ -1,4 +1,5 @@
-//! Typed desired state of the router namespace: links, addresses and routes.
+//! Typed desired state of the router namespace: links, addresses, routes, neighbours and
+//! VXLAN FDB entries.
 //!
 //! Everything is keyed and stored in ordered maps/sets, so iterating a [`DesiredState`] (and
 //! therefore the order of the writes a reconciler makes) is deterministic.
@@ -274,10 +275,30 @@ impl Route {
     }
 }
 
-/// A neighbour entry (not reconciled yet: issue 4, next slice).
+impl MacAddr {
+    /// The all-zero MAC: a VXLAN FDB entry with it is the flood (BUM) list, one per remote VTEP.
+    pub const ZERO: MacAddr = MacAddr([0; 6]);
+
+    /// Whether this is the all-zero MAC.
+    pub fn is_zero(&self) -> bool {
+        *self == Self::ZERO
+    }
+}
+
+/// The identity of a neighbour entry: one MAC per IP per link.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NeighKey {
+    /// Link name.
+    pub link: String,
+    /// IP address.
+    pub ip: IpAddr,
+}
+
+/// A neighbour (ARP/ND) entry, programmed as zebra does for EVPN: `nud noarp extern_learn`
+/// (`NTF_EXT_LEARNED`, which also marks it as ours together with `NDA_PROTOCOL`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Neigh {
-    /// Link name.
+    /// Link name (the bridge / SVI of the VNI).
     pub link: String,
     /// IP address.
     pub ip: IpAddr,
@@ -285,15 +306,89 @@ pub struct Neigh {
     pub mac: MacAddr,
 }
 
-/// A bridge FDB entry (not reconciled yet: issue 4, next slice).
+impl Neigh {
+    /// A neighbour entry `ip lladdr mac dev link`.
+    pub fn new(link: impl Into<String>, ip: IpAddr, mac: MacAddr) -> Self {
+        Neigh {
+            link: link.into(),
+            ip,
+            mac,
+        }
+    }
+
+    /// The entry's identity.
+    pub fn key(&self) -> NeighKey {
+        NeighKey {
+            link: self.link.clone(),
+            ip: self.ip,
+        }
+    }
+}
+
+/// The identity of an FDB entry: `(link, mac)` for a unicast MAC (one remote VTEP per MAC,
+/// changed in place), `(link, 00:00:00:00:00:00, dst)` for each member of the flood list.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Fdb {
-    /// Bridge port (VXLAN device) name.
+pub struct FdbKey {
+    /// VXLAN device name.
     pub link: String,
     /// MAC address.
     pub mac: MacAddr,
+    /// Remote VTEP, only for flood-list (zero MAC) entries.
+    pub dst: Option<IpAddr>,
+}
+
+/// A VXLAN FDB entry (`bridge fdb ... dev vxlanN dst VTEP self`).
+///
+/// Unicast MACs (EVPN type-2 MACs, type-5 router MACs) are written `extern_learn`
+/// (`NTF_EXT_LEARNED`: never aged, and our ownership mark). Zero-MAC flood entries (EVPN
+/// type-3) share one kernel entry whose flags cannot carry a per-remote mark, so they are
+/// written `permanent` and counted as ours when they are on a VXLAN device we own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fdb {
+    /// VXLAN device name.
+    pub link: String,
+    /// MAC address ([`MacAddr::ZERO`] for a flood-list entry).
+    pub mac: MacAddr,
     /// Remote VTEP.
     pub dst: Option<IpAddr>,
+    /// VNI to send with, when it is not the device's own (`None` = the device's VNI).
+    pub vni: Option<u32>,
+}
+
+impl Fdb {
+    /// A unicast entry: `mac` is behind remote VTEP `dst`.
+    pub fn unicast(link: impl Into<String>, mac: MacAddr, dst: IpAddr) -> Self {
+        Fdb {
+            link: link.into(),
+            mac,
+            dst: Some(dst),
+            vni: None,
+        }
+    }
+
+    /// A flood-list entry: BUM traffic is also sent to remote VTEP `dst`.
+    pub fn flood(link: impl Into<String>, dst: IpAddr) -> Self {
+        Fdb {
+            link: link.into(),
+            mac: MacAddr::ZERO,
+            dst: Some(dst),
+            vni: None,
+        }
+    }
+
+    /// Whether this is a flood-list (zero MAC) entry.
+    pub fn is_flood(&self) -> bool {
+        self.mac.is_zero()
+    }
+
+    /// The entry's identity.
+    pub fn key(&self) -> FdbKey {
+        FdbKey {
+            link: self.link.clone(),
+            mac: self.mac,
+            dst: if self.is_flood() { self.dst } else { None },
+        }
+    }
 }
 
 /// The whole desired state of one network namespace, as far as we own it.
@@ -305,6 +400,10 @@ pub struct DesiredState {
     pub addresses: BTreeSet<Address>,
     /// Routes by identity.
     pub routes: BTreeMap<RouteKey, Route>,
+    /// Neighbour entries by identity.
+    pub neighbours: BTreeMap<NeighKey, Neigh>,
+    /// VXLAN FDB entries by identity.
+    pub fdb: BTreeMap<FdbKey, Fdb>,
 }
 
 impl DesiredState {
@@ -328,6 +427,18 @@ impl DesiredState {
     /// Adds (or replaces) a route.
     pub fn add_route(&mut self, route: Route) -> &mut Self {
         self.routes.insert(route.key(), route);
+        self
+    }
+
+    /// Adds (or replaces) a neighbour entry.
+    pub fn add_neigh(&mut self, neigh: Neigh) -> &mut Self {
+        self.neighbours.insert(neigh.key(), neigh);
+        self
+    }
+
+    /// Adds (or replaces) an FDB entry.
+    pub fn add_fdb(&mut self, fdb: Fdb) -> &mut Self {
+        self.fdb.insert(fdb.key(), fdb);
         self
     }
 }
@@ -355,6 +466,10 @@ pub struct ObservedState {
     pub addresses: BTreeMap<Address, bool>,
     /// Routes with our protocol id.
     pub routes: BTreeMap<RouteKey, Route>,
+    /// Neighbour entries on the links in `links`, each with whether it carries our mark.
+    pub neighbours: BTreeMap<NeighKey, (Neigh, bool)>,
+    /// `self` FDB entries of the VXLAN devices in `links`, each with whether it is ours.
+    pub fdb: BTreeMap<FdbKey, (Fdb, bool)>,
 }
 
 impl ObservedState {
@@ -362,6 +477,8 @@ impl ObservedState {
     pub fn owned_only(mut self) -> Self {
         self.links.retain(|_, l| l.owned);
         self.addresses.retain(|_, owned| *owned);
+        self.neighbours.retain(|_, (_, owned)| *owned);
+        self.fdb.retain(|_, (_, owned)| *owned);
         self
     }
 }

@@ -1,11 +1,20 @@
 //! The kernel [`Dataplane`]: rtnetlink in the network namespace of the thread that created it.
 //!
-//! Each [`Dataplane::apply`] dumps links, addresses and routes, computes the [`plan`] and sends
+//! Each [`Dataplane::apply`] dumps links, addresses, routes, neighbours and FDB entries, computes the [`plan`] and sends
 //! one netlink request per operation. Nothing that already matches is written, so applying the
 //! same state twice, or from a fresh instance after a restart, makes zero writes.
 //!
 //! Ownership marks (see the crate docs): links by `IFLA_GROUP`, addresses by `IFA_PROTO`,
-//! routes by `rtm_protocol`; only marked objects are ever deleted.
+//! routes by `rtm_protocol`, neighbours by `NTF_EXT_LEARNED` + `NDA_PROTOCOL`, unicast VXLAN
+//! FDB entries by `NTF_EXT_LEARNED`, flood-list entries by being `permanent` on an owned
+//! VXLAN device; only marked objects are ever deleted.
+//!
+//! Neighbours are written as zebra writes EVPN neighbours: `NUD_NOARP` + `NTF_EXT_LEARNED`
+//! (never probed, never garbage-collected). Unicast FDB entries as zebra writes remote MACs:
+//! `NTF_SELF` + `NTF_EXT_LEARNED`, `NUD_REACHABLE` (ext-learned entries do not age), with
+//! `NLM_F_REPLACE` so a changed VTEP is one write. Flood-list entries (zero MAC) are
+//! `NTF_SELF`, `NUD_PERMANENT`, written with `NLM_F_APPEND` (one remote per write), as
+//! `bridge fdb append` and zebra's type-3 handling do.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,14 +31,17 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, InfoVrf, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo,
     LinkMessage,
 };
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteNextHopFlags,
     RouteProtocol, RouteScope, RouteType, RouteVia,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE,
-    NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REPLACE, NLM_F_REQUEST,
 };
 use rtnetlink::Handle;
 use tokio::task::JoinHandle;
@@ -37,8 +49,8 @@ use tracing::{debug, info};
 
 use crate::error::DataplaneError;
 use crate::model::{
-    Address, DesiredState, Link, LinkKind, MacAddr, NextHop, ObservedLink, ObservedState, Route,
-    RouteKind,
+    Address, DesiredState, Fdb, Link, LinkKind, MacAddr, Neigh, NextHop, ObservedLink,
+    ObservedState, Route, RouteKind,
 };
 use crate::plan::{plan, LinkChange, Op};
 use crate::report::ApplyReport;
@@ -310,7 +322,95 @@ impl NetlinkDataplane {
                 }
             }
         }
+
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut req = NeighbourMessage::default();
+            req.header.family = family;
+            let neighs = self
+                .read(RouteNetlinkMessage::GetNeighbour(req), true, "neighbours")
+                .await?;
+            for m in neighs {
+                let RouteNetlinkMessage::NewNeighbour(n) = m else {
+                    continue;
+                };
+                let Some(link) = names.get(&n.header.ifindex) else {
+                    continue;
+                };
+                let (Some(ip), Some(mac)) = (neigh_dst(&n.attributes), neigh_mac(&n.attributes))
+                else {
+                    continue;
+                };
+                let owned = n.header.flags.contains(NeighbourFlags::ExtLearned)
+                    && n.attributes.iter().any(|a| {
+                        matches!(a, NeighbourAttribute::Protocol(p)
+                            if u8::from(*p) == self.config.protocol)
+                    });
+                let neigh = Neigh::new(link.clone(), ip, mac);
+                state.neighbours.insert(neigh.key(), (neigh, owned));
+            }
+        }
+
+        let mut req = NeighbourMessage::default();
+        req.header.family = AddressFamily::Bridge;
+        let fdbs = self
+            .read(RouteNetlinkMessage::GetNeighbour(req), true, "fdb")
+            .await?;
+        for m in fdbs {
+            let RouteNetlinkMessage::NewNeighbour(n) = m else {
+                continue;
+            };
+            let Some(link) = names.get(&n.header.ifindex) else {
+                continue;
+            };
+            let Some(obs) = state.links.get(link) else {
+                continue;
+            };
+            if !matches!(obs.link.kind, LinkKind::Vxlan { .. })
+                || !n.header.flags.contains(NeighbourFlags::Own)
+            {
+                continue;
+            }
+            let Some(mac) = neigh_mac(&n.attributes) else {
+                continue;
+            };
+            let fdb = Fdb {
+                link: link.clone(),
+                mac,
+                dst: neigh_dst(&n.attributes),
+                vni: n.attributes.iter().find_map(|a| match a {
+                    NeighbourAttribute::Vni(v) => Some(*v),
+                    _ => None,
+                }),
+            };
+            let owned = if fdb.is_flood() {
+                obs.owned && n.header.state == NeighbourState::Permanent
+            } else {
+                n.header.flags.contains(NeighbourFlags::ExtLearned)
+            };
+            state.fdb.entry(fdb.key()).or_insert((fdb, owned));
+        }
         Ok(state)
+    }
+
+    fn neigh_message(&self, n: &Neigh, index: u32, full: bool) -> NeighbourMessage {
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = family_of(n.ip);
+        msg.header.ifindex = index;
+        msg.attributes
+            .push(NeighbourAttribute::Destination(NeighbourAddress::from(
+                n.ip,
+            )));
+        if full {
+            msg.header.state = NeighbourState::Noarp;
+            msg.header.flags = NeighbourFlags::ExtLearned;
+            msg.attributes
+                .push(NeighbourAttribute::LinkLayerAddress(n.mac.0.to_vec()));
+            msg.attributes
+                .push(NeighbourAttribute::Protocol(RouteProtocol::from(
+                    self.config.protocol,
+                )));
+        }
+        msg
     }
 
     fn parse_link(
@@ -651,8 +751,132 @@ impl NetlinkDataplane {
                 )
                 .await
             }
+            Op::DeleteNeigh(n) => {
+                let object = format!("neighbour {} on {}", n.ip, n.link);
+                let Some(index) = self.indexes.get(&n.link).copied() else {
+                    return Ok(()); // the link is gone, and the entry with it
+                };
+                let msg = self.neigh_message(n, index, false);
+                self.write(
+                    RouteNetlinkMessage::DelNeighbour(msg),
+                    ACK,
+                    "delete neighbour",
+                    &object,
+                    &[libc::ENOENT, libc::ENODEV],
+                )
+                .await
+            }
+            Op::AddNeigh(n) | Op::ReplaceNeigh(n) => {
+                let object = format!("neighbour {} on {}", n.ip, n.link);
+                let index = self.index_of(&n.link, &object).await?;
+                let msg = self.neigh_message(n, index, true);
+                // CREATE|REPLACE for adds too: an incomplete/failed entry the dump skipped may
+                // hold the slot.
+                self.write(
+                    RouteNetlinkMessage::NewNeighbour(msg),
+                    ACK | NLM_F_CREATE | NLM_F_REPLACE,
+                    if matches!(op, Op::AddNeigh(_)) {
+                        "add neighbour"
+                    } else {
+                        "replace neighbour"
+                    },
+                    &object,
+                    &[],
+                )
+                .await
+            }
+            Op::DeleteFdb(f) => {
+                let object = fdb_object(f);
+                let Some(index) = self.indexes.get(&f.link).copied() else {
+                    return Ok(());
+                };
+                self.write(
+                    RouteNetlinkMessage::DelNeighbour(fdb_message(f, index, false)),
+                    ACK,
+                    "delete fdb",
+                    &object,
+                    &[libc::ENOENT, libc::ENODEV],
+                )
+                .await
+            }
+            Op::AddFdb(f) | Op::ReplaceFdb(f) => {
+                let object = fdb_object(f);
+                let index = self.index_of(&f.link, &object).await?;
+                let (flags, what) = if f.is_flood() {
+                    (ACK | NLM_F_CREATE | NLM_F_APPEND, "append fdb")
+                } else if matches!(op, Op::AddFdb(_)) {
+                    (ACK | NLM_F_CREATE | NLM_F_REPLACE, "add fdb")
+                } else {
+                    (ACK | NLM_F_CREATE | NLM_F_REPLACE, "replace fdb")
+                };
+                self.write(
+                    RouteNetlinkMessage::NewNeighbour(fdb_message(f, index, true)),
+                    flags,
+                    what,
+                    &object,
+                    &[],
+                )
+                .await
+            }
         }
     }
+}
+
+fn fdb_object(f: &Fdb) -> String {
+    match f.dst {
+        Some(dst) => format!("fdb {} dst {dst} on {}", f.mac, f.link),
+        None => format!("fdb {} on {}", f.mac, f.link),
+    }
+}
+
+fn fdb_message(f: &Fdb, index: u32, full: bool) -> NeighbourMessage {
+    let mut msg = NeighbourMessage::default();
+    msg.header.family = AddressFamily::Bridge;
+    msg.header.ifindex = index;
+    msg.header.flags = NeighbourFlags::Own;
+    if full {
+        if f.is_flood() {
+            msg.header.state = NeighbourState::Permanent;
+        } else {
+            msg.header.state = NeighbourState::Reachable;
+            msg.header.flags |= NeighbourFlags::ExtLearned;
+        }
+    }
+    msg.attributes
+        .push(NeighbourAttribute::LinkLayerAddress(f.mac.0.to_vec()));
+    if let Some(dst) = f.dst {
+        msg.attributes
+            .push(NeighbourAttribute::Destination(NeighbourAddress::from(dst)));
+    }
+    if let Some(vni) = f.vni {
+        msg.attributes.push(NeighbourAttribute::Vni(vni));
+    }
+    msg
+}
+
+fn neigh_mac(attrs: &[NeighbourAttribute]) -> Option<MacAddr> {
+    attrs.iter().find_map(|a| match a {
+        NeighbourAttribute::LinkLayerAddress(m) => MacAddr::from_slice(m),
+        _ => None,
+    })
+}
+
+/// `NDA_DST`; in `AF_BRIDGE` messages it is a raw 4- or 16-byte address.
+fn neigh_dst(attrs: &[NeighbourAttribute]) -> Option<IpAddr> {
+    attrs.iter().find_map(|a| match a {
+        NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        NeighbourAttribute::Destination(NeighbourAddress::Other(raw)) => {
+            if let Ok(b) = <[u8; 4]>::try_from(raw.as_slice()) {
+                Some(IpAddr::V4(Ipv4Addr::from(b)))
+            } else {
+                <[u8; 16]>::try_from(raw.as_slice())
+                    .ok()
+                    .map(|b| IpAddr::V6(Ipv6Addr::from(b)))
+            }
+        }
+        _ => None,
+    })
 }
 
 fn set_up(msg: &mut LinkMessage, up: bool) {
@@ -818,6 +1042,8 @@ impl Dataplane for NetlinkDataplane {
                 links = ?report.links,
                 addresses = ?report.addresses,
                 routes = ?report.routes,
+                neighbours = ?report.neighbours,
+                fdb = ?report.fdb,
                 "dataplane applied"
             );
         }

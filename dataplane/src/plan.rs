@@ -9,14 +9,21 @@
 //! - a desired link that exists unmarked is adopted (marked) in place when its kind matches,
 //!   and is a [`DataplaneError::Conflict`] otherwise: we never delete what we do not own;
 //! - an owned link whose kind differs is deleted and recreated;
-//! - only owned links, marked addresses and routes with our protocol are ever deleted;
-//! - order: route deletes, address deletes, link deletes, link creates/changes (masters and
-//!   VXLAN underlay devices first), address adds, route adds/replaces.
+//! - only owned links, marked addresses and routes with our protocol, and neighbour / FDB
+//!   entries we own are ever deleted;
+//! - a desired neighbour or unicast FDB entry that exists but differs (other MAC, other VTEP,
+//!   or not marked as ours) is replaced in one write, which also marks it (adoption);
+//! - order: FDB and neighbour deletes, route deletes, address deletes, link deletes, link
+//!   creates/changes (masters and VXLAN underlay devices first), address adds, route
+//!   adds/replaces, neighbour adds/replaces, FDB adds/replaces.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::DataplaneError;
-use crate::model::{Address, DesiredState, Link, MacAddr, ObservedState, Route};
+use crate::model::{
+    Address, DesiredState, Fdb, FdbKey, Link, LinkKind, MacAddr, Neigh, NeighKey, ObservedState,
+    Route,
+};
 
 /// In-place changes to an existing link; `None` fields are left alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +68,18 @@ pub enum Op {
     AddRoute(Route),
     /// Replace one of our routes whose next hops or type differ.
     ReplaceRoute(Route),
+    /// Delete one of our neighbour entries.
+    DeleteNeigh(Neigh),
+    /// Add a neighbour entry, marked as ours.
+    AddNeigh(Neigh),
+    /// Overwrite a neighbour entry (other MAC, or not ours yet), marking it as ours.
+    ReplaceNeigh(Neigh),
+    /// Delete one of our FDB entries (for the flood list: that one remote only).
+    DeleteFdb(Fdb),
+    /// Add an FDB entry (flood-list entries are appended).
+    AddFdb(Fdb),
+    /// Overwrite a unicast FDB entry (other VTEP or VNI, or not ours yet), marking it as ours.
+    ReplaceFdb(Fdb),
 }
 
 /// Computes the minimal ordered operations that turn `observed` into `desired`.
@@ -155,13 +174,69 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>,
             Some(_) => None,
         });
 
-    let mut ops: Vec<Op> = route_deletes.collect();
+    // Neighbours on a deleted link disappear with it.
+    let neighs: BTreeMap<&NeighKey, &(Neigh, bool)> = observed
+        .neighbours
+        .iter()
+        .filter(|(k, _)| !gone.contains(k.link.as_str()))
+        .collect();
+    let neigh_deletes = neighs
+        .iter()
+        .filter(|(k, (_, owned))| *owned && !desired.neighbours.contains_key(**k))
+        .map(|(_, (n, _))| Op::DeleteNeigh(n.clone()));
+    let neigh_adds = desired
+        .neighbours
+        .iter()
+        .filter_map(|(k, want)| match neighs.get(k) {
+            None => Some(Op::AddNeigh(want.clone())),
+            Some((have, owned)) if !*owned || have != want => Some(Op::ReplaceNeigh(want.clone())),
+            Some(_) => None,
+        });
+
+    // FDB entries of a deleted link disappear with it.
+    let fdbs: BTreeMap<&FdbKey, &(Fdb, bool)> = observed
+        .fdb
+        .iter()
+        .filter(|(k, _)| !gone.contains(k.link.as_str()))
+        .collect();
+    let fdb_deletes = fdbs
+        .iter()
+        .filter(|(k, (_, owned))| *owned && !desired.fdb.contains_key(**k))
+        .map(|(_, (f, _))| Op::DeleteFdb(f.clone()));
+    let fdb_adds = desired.fdb.iter().filter_map(|(k, want)| {
+        let want = normalize_fdb(want, desired);
+        match fdbs.get(k) {
+            None => Some(Op::AddFdb(want)),
+            // A flood-list entry is identified by its key entirely: present is enough.
+            Some(_) if want.is_flood() => None,
+            Some((have, owned)) if !*owned || *have != want => Some(Op::ReplaceFdb(want)),
+            Some(_) => None,
+        }
+    });
+
+    let mut ops: Vec<Op> = fdb_deletes.collect();
+    ops.extend(neigh_deletes);
+    ops.extend(route_deletes);
     ops.extend(addr_deletes);
     ops.extend(link_deletes);
     ops.extend(link_ops);
     ops.extend(addr_adds);
     ops.extend(route_adds);
+    ops.extend(neigh_adds);
+    ops.extend(fdb_adds);
     Ok(ops)
+}
+
+/// `vni: Some(the device's own VNI)` is written as `None`: the kernel reports `NDA_VNI` only
+/// when it differs from the device's VNI.
+fn normalize_fdb(fdb: &Fdb, desired: &DesiredState) -> Fdb {
+    let mut f = fdb.clone();
+    if let (Some(v), Some(link)) = (f.vni, desired.links.get(&f.link)) {
+        if matches!(link.kind, LinkKind::Vxlan { vni, .. } if vni == v) {
+            f.vni = None;
+        }
+    }
+    f
 }
 
 /// Desired links ordered so that a link's master and VXLAN underlay device come before it.
@@ -356,5 +431,57 @@ mod tests {
         let mut d = DesiredState::new();
         d.add_route(b.clone());
         assert_eq!(plan(&d, &o).ok(), Some(vec![Op::ReplaceRoute(b)]));
+    }
+
+    #[test]
+    fn fdb_and_neighbours_create_replace_delete_only_ours() {
+        let vtep = "10.0.0.2".parse().unwrap();
+        let vx = Link::new("vx", vx(100));
+        let mut o = observed(&[(&vx, 5, true)]);
+        let mac = MacAddr([2, 0, 0, 0, 0, 2]);
+        // Ours (ext_learned) at another VTEP, a foreign one, a foreign neighbour, our flood.
+        let ours = Fdb::unicast("vx", mac, "10.0.0.9".parse().unwrap());
+        o.fdb.insert(ours.key(), (ours, true));
+        let theirs = Fdb::unicast("vx", MacAddr([2, 0, 0, 0, 0, 9]), vtep);
+        o.fdb.insert(theirs.key(), (theirs, false));
+        let flood_old = Fdb::flood("vx", "10.0.0.3".parse().unwrap());
+        o.fdb.insert(flood_old.key(), (flood_old.clone(), true));
+        let n_theirs = Neigh::new("vx", "192.0.2.9".parse().unwrap(), mac);
+        o.neighbours.insert(n_theirs.key(), (n_theirs, false));
+
+        let mut d = DesiredState::new();
+        d.add_link(vx.clone());
+        let want = Fdb::unicast("vx", mac, vtep);
+        d.add_fdb(want.clone());
+        // Own VNI is the same as no VNI: no diff once written.
+        let mut flood = Fdb::flood("vx", vtep);
+        flood.vni = Some(100);
+        d.add_fdb(flood);
+        let n = Neigh::new("vx", "192.0.2.2".parse().unwrap(), mac);
+        d.add_neigh(n.clone());
+        let ops = plan(&d, &o).unwrap();
+        assert_eq!(
+            ops,
+            vec![
+                Op::DeleteFdb(flood_old),
+                Op::AddNeigh(n.clone()),
+                Op::AddFdb(Fdb::flood("vx", vtep)), // the zero MAC sorts first
+                Op::ReplaceFdb(want.clone()),
+            ]
+        );
+
+        // A foreign entry at a desired key is replaced (adopted); an equal owned one is kept.
+        let mut o2 = observed(&[(&vx, 5, true)]);
+        o2.fdb.insert(want.key(), (want.clone(), false));
+        o2.neighbours.insert(n.key(), (n.clone(), true));
+        let mut d2 = DesiredState::new();
+        d2.add_link(vx.clone());
+        d2.add_fdb(want.clone());
+        d2.add_neigh(n);
+        assert_eq!(plan(&d2, &o2).ok(), Some(vec![Op::ReplaceFdb(want)]));
+
+        // Entries of a deleted link go with it: no explicit deletes.
+        let ops = plan(&DesiredState::new(), &o).unwrap();
+        assert!(matches!(ops.as_slice(), [Op::DeleteLink { .. }]), "{ops:?}");
     }
 }

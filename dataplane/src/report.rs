@@ -20,6 +20,10 @@ pub struct ApplyReport {
     pub addresses: Counts,
     /// Routes.
     pub routes: Counts,
+    /// Neighbour entries.
+    pub neighbours: Counts,
+    /// VXLAN FDB entries.
+    pub fdb: Counts,
     /// Kernel write requests sent (0 when the state already matched).
     pub writes: usize,
 }
@@ -42,6 +46,12 @@ impl ApplyReport {
             Op::AddRoute(_) => &mut self.routes.created,
             Op::ReplaceRoute(_) => &mut self.routes.updated,
             Op::DeleteRoute(_) => &mut self.routes.deleted,
+            Op::AddNeigh(_) => &mut self.neighbours.created,
+            Op::ReplaceNeigh(_) => &mut self.neighbours.updated,
+            Op::DeleteNeigh(_) => &mut self.neighbours.deleted,
+            Op::AddFdb(_) => &mut self.fdb.created,
+            Op::ReplaceFdb(_) => &mut self.fdb.updated,
+            Op::DeleteFdb(_) => &mut self.fdb.deleted,
         };
         *c += 1;
         self.writes += 1;
