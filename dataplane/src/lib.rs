@@ -18,9 +18,12 @@
 //!   keeps one flag set for the whole flood list, so no per-remote mark is possible).
 //!
 //! This slice reconciles links (veth, bridge, VXLAN, VRF), addresses, routes, neighbours and
-//! VXLAN FDB entries. SRv6, watchers and NIC moves come next (issue 4).
+//! VXLAN FDB entries; routes, neighbours and FDB entries are written in batches (many requests
+//! per `sendmsg`, one ACK per batch). [`layout`] builds OpenPERouter's objects (L3VNI, L2VNI,
+//! passthrough, VTEP). SRv6, watchers, sysctls and NIC moves come next (issue 4).
 
 pub mod error;
+pub mod layout;
 pub mod memory;
 pub mod model;
 pub mod netlink;

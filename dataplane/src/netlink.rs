@@ -4,6 +4,21 @@
 //! one netlink request per operation. Nothing that already matches is written, so applying the
 //! same state twice, or from a fresh instance after a restart, makes zero writes.
 //!
+//! Link and address operations go one at a time through rtnetlink (each awaits its ACK: later
+//! operations need the interface index it creates). Runs of consecutive route, neighbour and
+//! FDB operations are batched on a second, raw `NETLINK_ROUTE` socket: up to
+//! [`BATCH_BYTES`] of requests per `sendmsg`, `NLM_F_ACK` only on the last request of a batch.
+//! The kernel handles the requests of one `sendmsg` in order and answers only failures (each
+//! naming its request by sequence number) and then the final ACK, so one batch costs one
+//! send and one or two receives, and the semantics are those of sending the requests one by
+//! one. Batches are written from tokio's blocking pool one at a time, so the next batch is
+//! encoded while the kernel works on the last. The first failure (in plan order) is reported
+//! with its object and errno (benign errnos of deletes excepted), and no further batch is
+//! sent; requests after it in the same batch have been handled by the kernel. Route adds keep
+//! `NLM_F_EXCL` (a foreign route with the same key fails with `EEXIST` instead of being
+//! overwritten); changed routes, neighbours and unicast FDB entries use
+//! `NLM_F_CREATE|NLM_F_REPLACE`.
+//!
 //! Ownership marks (see the crate docs): links by `IFLA_GROUP`, addresses by `IFA_PROTO`,
 //! routes by `rtm_protocol`, neighbours by `NTF_EXT_LEARNED` + `NDA_PROTOCOL`, unicast VXLAN
 //! FDB entries by `NTF_EXT_LEARNED`, flood-list entries by being `permanent` on an owned
@@ -20,7 +35,8 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use ipnet::IpNet;
@@ -39,6 +55,10 @@ use netlink_packet_route::route::{
     RouteProtocol, RouteScope, RouteType, RouteVia,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use nix::sys::socket::{
+    bind, recv, sendto, setsockopt, socket, sockopt, AddressFamily as SockFamily, MsgFlags,
+    NetlinkAddr, SockFlag, SockProtocol, SockType,
+};
 use rtnetlink::packet_core::{
     NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
     NLM_F_REPLACE, NLM_F_REQUEST,
@@ -82,6 +102,148 @@ pub struct NetlinkDataplane {
     connection: JoinHandle<()>,
     /// Interface indexes by name, refreshed by every dump and every create.
     indexes: BTreeMap<String, u32>,
+    /// Raw socket for batched route/neighbour/FDB writes.
+    batch: BatchSocket,
+}
+
+/// Bytes of requests per batched `sendmsg` (the kernel's cost per route dominates above a few
+/// kB; 64 kB keeps the ACK/error backlog of one batch well inside the receive buffer).
+pub const BATCH_BYTES: usize = 64 * 1024;
+/// At most this many requests per batch.
+pub const BATCH_MESSAGES: usize = 1024;
+/// Receive buffer asked for the batch socket (error answers of one batch must fit).
+const BATCH_RCVBUF: usize = 8 << 20;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_HDRLEN: usize = 16;
+
+/// A raw `NETLINK_ROUTE` socket bound in the creating thread's namespace (a socket keeps the
+/// namespace it was opened in, whichever thread uses it). Batches are written from tokio's
+/// blocking pool, one at a time: the next batch is encoded while the kernel handles the last.
+#[derive(Debug)]
+struct BatchSocket {
+    fd: Arc<OwnedFd>,
+    seq: u32,
+}
+
+impl BatchSocket {
+    fn open() -> io::Result<Self> {
+        let fd = socket(
+            SockFamily::Netlink,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::NetlinkRoute,
+        )?;
+        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0))?;
+        if setsockopt(&fd, sockopt::RcvBufForce, &BATCH_RCVBUF).is_err() {
+            // Without CAP_NET_ADMIN: as much as net.core.rmem_max allows.
+            setsockopt(&fd, sockopt::RcvBuf, &BATCH_RCVBUF)?;
+        }
+        Ok(BatchSocket {
+            fd: Arc::new(fd),
+            seq: 0,
+        })
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+}
+
+/// Sends one batch (blocking) and reads the answers up to the ACK of `last_seq`; returns the
+/// failures as (sequence number, errno).
+fn write_batch(fd: &OwnedFd, buf: &[u8], last_seq: u32) -> io::Result<Vec<(u32, i32)>> {
+    let n = sendto(
+        fd.as_raw_fd(),
+        buf,
+        &NetlinkAddr::new(0, 0),
+        MsgFlags::empty(),
+    )?;
+    if n != buf.len() {
+        return Err(io::Error::other(format!(
+            "short netlink send: {n} of {} bytes",
+            buf.len()
+        )));
+    }
+    let mut failures = Vec::new();
+    let mut rbuf = vec![0u8; 64 * 1024];
+    loop {
+        let n = recv(fd.as_raw_fd(), &mut rbuf, MsgFlags::empty())?;
+        let mut data = rbuf.get(..n).unwrap_or_default();
+        while data.len() >= NLMSG_HDRLEN {
+            let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
+            let kind = u16::from_ne_bytes([data[4], data[5]]);
+            if len < NLMSG_HDRLEN || len > data.len() {
+                break;
+            }
+            // NLMSG_ERROR: i32 error, then the request's header (its seq at +8).
+            if kind == NLMSG_ERROR && len >= NLMSG_HDRLEN + 4 + NLMSG_HDRLEN {
+                let code = i32::from_ne_bytes([data[16], data[17], data[18], data[19]]);
+                let seq = u32::from_ne_bytes([data[28], data[29], data[30], data[31]]);
+                if code != 0 {
+                    failures.push((seq, code.saturating_abs()));
+                }
+                if seq == last_seq {
+                    return Ok(failures);
+                }
+            }
+            let step = (len + 3) & !3;
+            data = data.get(step..).unwrap_or_default();
+        }
+    }
+}
+
+/// A batch handed to the blocking pool: its requests (sequence number, index in the op run).
+#[derive(Debug)]
+struct InFlight {
+    task: JoinHandle<io::Result<Vec<(u32, i32)>>>,
+    sent: Vec<(u32, usize)>,
+}
+
+/// Whether `op` is written through the batch socket.
+fn batchable(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::DeleteRoute(_)
+            | Op::AddRoute(_)
+            | Op::ReplaceRoute(_)
+            | Op::DeleteNeigh(_)
+            | Op::AddNeigh(_)
+            | Op::ReplaceNeigh(_)
+            | Op::DeleteFdb(_)
+            | Op::AddFdb(_)
+            | Op::ReplaceFdb(_)
+    )
+}
+
+/// Operation name, object and benign errnos of a batchable op (computed only when needed).
+fn describe(op: &Op) -> (&'static str, String, &'static [i32]) {
+    const GONE: &[i32] = &[libc::ENOENT, libc::ESRCH];
+    const GONE_DEV: &[i32] = &[libc::ENOENT, libc::ENODEV];
+    let route = |r: &Route| format!("route {} table {}", r.dst, r.table);
+    let neigh = |n: &Neigh| format!("neighbour {} on {}", n.ip, n.link);
+    match op {
+        Op::DeleteRoute(r) => ("delete route", route(r), GONE),
+        Op::AddRoute(r) => ("add route", route(r), &[]),
+        Op::ReplaceRoute(r) => ("replace route", route(r), &[]),
+        Op::DeleteNeigh(n) => ("delete neighbour", neigh(n), GONE_DEV),
+        Op::AddNeigh(n) => ("add neighbour", neigh(n), &[]),
+        Op::ReplaceNeigh(n) => ("replace neighbour", neigh(n), &[]),
+        Op::DeleteFdb(f) => ("delete fdb", fdb_object(f), GONE_DEV),
+        Op::AddFdb(f) if f.is_flood() => ("append fdb", fdb_object(f), &[]),
+        Op::AddFdb(f) => ("add fdb", fdb_object(f), &[]),
+        Op::ReplaceFdb(f) => ("replace fdb", fdb_object(f), &[]),
+        _ => ("write", String::new(), &[]),
+    }
+}
+
+/// One batch being filled: the encoded requests and, per request, the op index it came from.
+#[derive(Debug, Default)]
+struct Batch {
+    buf: Vec<u8>,
+    /// (sequence number, index into the op run)
+    sent: Vec<(u32, usize)>,
+    last_offset: usize,
 }
 
 impl Drop for NetlinkDataplane {
@@ -108,12 +270,17 @@ impl NetlinkDataplane {
                 what: "open rtnetlink socket".into(),
                 source,
             })?;
+        let batch = BatchSocket::open().map_err(|source| DataplaneError::Io {
+            what: "open batch netlink socket".into(),
+            source,
+        })?;
         let connection = tokio::spawn(conn);
         Ok(NetlinkDataplane {
             handle,
             config,
             connection,
             indexes: BTreeMap::new(),
+            batch,
         })
     }
 
@@ -224,6 +391,18 @@ impl NetlinkDataplane {
         })?;
         self.indexes.insert(name.to_owned(), index);
         Ok(index)
+    }
+
+    /// [`Self::index_of`] that builds the object name only on a cache miss.
+    async fn cached_index(
+        &mut self,
+        name: &str,
+        object: impl FnOnce() -> String,
+    ) -> Result<u32, DataplaneError> {
+        match self.indexes.get(name) {
+            Some(i) => Ok(*i),
+            None => self.index_of(name, &object()).await,
+        }
     }
 
     /// Reads everything the planner needs: all links, all addresses, routes with our protocol.
@@ -571,7 +750,7 @@ impl NetlinkDataplane {
         r: &Route,
         with_next_hops: bool,
     ) -> Result<RouteMessage, DataplaneError> {
-        let object = format!("route {} table {}", r.dst, r.table);
+        let object = || format!("route {} table {}", r.dst, r.table);
         let mut msg = RouteMessage::default();
         msg.header.address_family = family_of(r.dst.addr());
         msg.header.destination_prefix_length = r.dst.prefix_len();
@@ -617,7 +796,7 @@ impl NetlinkDataplane {
                     msg.attributes.push(gw_attr(via));
                 }
                 if let Some(dev) = &nh.dev {
-                    let idx = self.index_of(dev, &object).await?;
+                    let idx = self.cached_index(dev, object).await?;
                     msg.attributes.push(RouteAttribute::Oif(idx));
                 }
                 if nh.onlink {
@@ -629,7 +808,7 @@ impl NetlinkDataplane {
                 for nh in many {
                     let mut hop = RouteNextHop::default();
                     if let Some(dev) = &nh.dev {
-                        hop.interface_index = self.index_of(dev, &object).await?;
+                        hop.interface_index = self.cached_index(dev, object).await?;
                     }
                     if nh.onlink {
                         hop.flags |= RouteNextHopFlags::Onlink;
@@ -643,6 +822,209 @@ impl NetlinkDataplane {
             }
         }
         Ok(msg)
+    }
+
+    /// The request for a batchable op and its flags (without `NLM_F_ACK`); `None` when there
+    /// is nothing to send (deleting from a link that is gone).
+    async fn batch_message(
+        &mut self,
+        op: &Op,
+    ) -> Result<Option<(RouteNetlinkMessage, u16)>, DataplaneError> {
+        const REQ: u16 = NLM_F_REQUEST;
+        const REPLACE: u16 = REQ | NLM_F_CREATE | NLM_F_REPLACE;
+        Ok(Some(match op {
+            Op::DeleteRoute(r) => (
+                RouteNetlinkMessage::DelRoute(self.route_message(r, false).await?),
+                REQ,
+            ),
+            // Not NLM_F_REPLACE: a route of another protocol with the same key (the kernel's
+            // own, an operator's) must fail loudly (EEXIST), not be overwritten.
+            Op::AddRoute(r) => (
+                RouteNetlinkMessage::NewRoute(self.route_message(r, true).await?),
+                REQ | NLM_F_CREATE | NLM_F_EXCL,
+            ),
+            Op::ReplaceRoute(r) => (
+                RouteNetlinkMessage::NewRoute(self.route_message(r, true).await?),
+                REPLACE,
+            ),
+            Op::DeleteNeigh(n) => {
+                let Some(index) = self.indexes.get(&n.link).copied() else {
+                    return Ok(None); // the link is gone, and the entry with it
+                };
+                (
+                    RouteNetlinkMessage::DelNeighbour(self.neigh_message(n, index, false)),
+                    REQ,
+                )
+            }
+            Op::AddNeigh(n) | Op::ReplaceNeigh(n) => {
+                let object = format!("neighbour {} on {}", n.ip, n.link);
+                let index = self.index_of(&n.link, &object).await?;
+                // CREATE|REPLACE for adds too: an incomplete/failed entry the dump skipped may
+                // hold the slot.
+                (
+                    RouteNetlinkMessage::NewNeighbour(self.neigh_message(n, index, true)),
+                    REPLACE,
+                )
+            }
+            Op::DeleteFdb(f) => {
+                let Some(index) = self.indexes.get(&f.link).copied() else {
+                    return Ok(None);
+                };
+                (
+                    RouteNetlinkMessage::DelNeighbour(fdb_message(f, index, false)),
+                    REQ,
+                )
+            }
+            Op::AddFdb(f) | Op::ReplaceFdb(f) => {
+                let index = match self.indexes.get(&f.link) {
+                    Some(i) => *i,
+                    None => self.index_of(&f.link, &fdb_object(f)).await?,
+                };
+                let flags = if f.is_flood() {
+                    REQ | NLM_F_CREATE | NLM_F_APPEND
+                } else {
+                    REPLACE
+                };
+                (
+                    RouteNetlinkMessage::NewNeighbour(fdb_message(f, index, true)),
+                    flags,
+                )
+            }
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Writes a run of batchable ops: many requests per `sendmsg`, one ACK per batch, the next
+    /// batch encoded while the kernel handles the previous one.
+    async fn execute_batched(&mut self, ops: &[Op]) -> Result<(), DataplaneError> {
+        let mut in_flight = None;
+        let result = self.execute_batched_inner(ops, &mut in_flight).await;
+        match (result, in_flight.take()) {
+            (Ok(()), Some(last)) => Self::finish(last, ops).await,
+            (Ok(()), None) => Ok(()),
+            (Err(e), Some(last)) => {
+                // Let the batch the kernel is handling finish before reporting.
+                let _ = Self::finish(last, ops).await;
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    async fn execute_batched_inner(
+        &mut self,
+        ops: &[Op],
+        in_flight: &mut Option<InFlight>,
+    ) -> Result<(), DataplaneError> {
+        let mut batch = Batch {
+            buf: Vec::with_capacity(BATCH_BYTES + 4096),
+            ..Batch::default()
+        };
+        for (k, op) in ops.iter().enumerate() {
+            let Some((msg, flags)) = self.batch_message(op).await? else {
+                continue;
+            };
+            let mut req = NetlinkMessage::from(msg);
+            req.header.flags = flags;
+            let seq = self.batch.next_seq();
+            req.header.sequence_number = seq;
+            req.finalize();
+            let off = batch.buf.len();
+            batch.buf.resize(off + req.buffer_len(), 0);
+            req.serialize(&mut batch.buf[off..]);
+            batch.sent.push((seq, k));
+            batch.last_offset = off;
+            if batch.buf.len() >= BATCH_BYTES || batch.sent.len() >= BATCH_MESSAGES {
+                self.launch(&mut batch, in_flight, ops).await?;
+            }
+        }
+        self.launch(&mut batch, in_flight, ops).await
+    }
+
+    /// Waits for the batch in flight (reporting its first failure), then hands `batch` to the
+    /// blocking pool with `NLM_F_ACK` on its last request. One batch at a time: the kernel
+    /// sees the requests in plan order, and nothing is sent after a failed batch.
+    async fn launch(
+        &mut self,
+        batch: &mut Batch,
+        in_flight: &mut Option<InFlight>,
+        ops: &[Op],
+    ) -> Result<(), DataplaneError> {
+        let Some(&(last_seq, _)) = batch.sent.last() else {
+            return Ok(());
+        };
+        if let Some(prev) = in_flight.take() {
+            Self::finish(prev, ops).await?;
+        }
+        // nlmsg_flags: bytes 6..8 of the last request's header.
+        let at = batch.last_offset + 6;
+        if let Some(f) = batch.buf.get_mut(at..at + 2) {
+            let flags = u16::from_ne_bytes([f[0], f[1]]) | NLM_F_ACK;
+            f.copy_from_slice(&flags.to_ne_bytes());
+        }
+        let buf = std::mem::replace(&mut batch.buf, Vec::with_capacity(BATCH_BYTES + 4096));
+        let fd = Arc::clone(&self.batch.fd);
+        let task = tokio::task::spawn_blocking(move || write_batch(&fd, &buf, last_seq));
+        *in_flight = Some(InFlight {
+            task,
+            sent: std::mem::take(&mut batch.sent),
+        });
+        Ok(())
+    }
+
+    /// Waits for a batch and returns its first failure in plan order (benign errnos of deletes
+    /// excepted).
+    async fn finish(batch: InFlight, ops: &[Op]) -> Result<(), DataplaneError> {
+        let object = || format!("{} batched requests", batch.sent.len());
+        let failures = match batch.task.await {
+            Ok(Ok(f)) => f,
+            Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                return Err(DataplaneError::Netlink {
+                    op: "batched write",
+                    object: object(),
+                    message: "receive buffer overrun: kernel answers were lost".into(),
+                })
+            }
+            Ok(Err(source)) => {
+                return Err(DataplaneError::Io {
+                    what: format!("batched netlink write of {}", object()),
+                    source,
+                })
+            }
+            Err(e) => {
+                return Err(DataplaneError::Netlink {
+                    op: "batched write",
+                    object: object(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        let first_seq = batch.sent.first().map_or(0, |s| s.0);
+        let mut first: Option<(usize, i32)> = None;
+        for (seq, errno) in failures {
+            let pos = seq.wrapping_sub(first_seq) as usize;
+            let Some(op) = batch.sent.get(pos).and_then(|s| ops.get(s.1)) else {
+                continue;
+            };
+            if describe(op).2.contains(&errno) {
+                continue;
+            }
+            if first.is_none_or(|(p, _)| pos < p) {
+                first = Some((pos, errno));
+            }
+        }
+        debug!(requests = batch.sent.len(), "netlink batch written");
+        let Some((pos, errno)) = first else {
+            return Ok(());
+        };
+        let op = batch.sent.get(pos).and_then(|s| ops.get(s.1));
+        let (op, object, _) = op.map(describe).unwrap_or(("batched write", object(), &[]));
+        Err(DataplaneError::Kernel {
+            op,
+            object,
+            errno,
+            source: io::Error::from_raw_os_error(errno),
+        })
     }
 
     async fn execute(&mut self, op: &Op) -> Result<(), DataplaneError> {
@@ -1031,10 +1413,22 @@ impl Dataplane for NetlinkDataplane {
         let observed = self.observe().await?;
         let ops = plan(desired, &observed)?;
         let mut report = ApplyReport::default();
-        for op in &ops {
-            debug!(?op, "netlink dataplane operation");
-            self.execute(op).await?;
-            report.record(op);
+        let mut rest = ops.as_slice();
+        while let Some(op) = rest.first() {
+            if batchable(op) {
+                let run = rest.iter().take_while(|o| batchable(o)).count();
+                let (now, later) = rest.split_at(run);
+                self.execute_batched(now).await?;
+                for op in now {
+                    report.record(op);
+                }
+                rest = later;
+            } else {
+                debug!(?op, "netlink dataplane operation");
+                self.execute(op).await?;
+                report.record(op);
+                rest = rest.get(1..).unwrap_or_default();
+            }
         }
         if !report.is_noop() {
             info!(

@@ -1,0 +1,128 @@
+//! Applies a sample OpenPERouter node layout with [`NetlinkDataplane`], twice.
+//!
+//! ```text
+//! apply_layout ROUTER_NETNS HOST_NETNS     # names under /run/netns (or absolute paths)
+//! ```
+//!
+//! The layout (node index 0, underlay MTU 1500):
+//! - VTEP 100.65.0.0/32 on `lo`;
+//! - L3VNI `red`, VNI 100, table 1001, host session localCIDR 192.169.10.0/24 + 2001:db8:1::/64;
+//! - L2VNI 110, routing domain `red`, gateway 192.171.24.1/24, host master LinuxBridge Managed;
+//! - L3Passthrough, localCIDR 192.169.11.0/24.
+//!
+//! The router half is applied by a dataplane in ROUTER_NETNS (it creates the veths, with their
+//! host legs in HOST_NETNS), then the host half by a dataplane in HOST_NETNS (it adopts the host
+//! legs, sets them up with their MTU and addresses, and creates `br-hs-110`). Each dataplane runs
+//! on its own thread, `setns`'d into its namespace, on a current-thread tokio runtime. Both
+//! halves are then applied a second time, which must write nothing.
+//!
+//! Output: one `pass N router|host: <ApplyReport>` line per apply, then
+//! `SECOND_APPLY_WRITES=<n>` (the total writes of the second pass). Exits 1 on any error.
+#![allow(clippy::print_stdout)]
+
+use std::fs::File;
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use dataplane::layout::{self, Fragment, HostMaster, HostSession, Namespaces};
+use dataplane::netlink::NetlinkDataplane;
+use dataplane::{ApplyReport, Dataplane, DesiredState};
+use ipnet::IpNet;
+use nix::sched::{setns, CloneFlags};
+
+fn sample(router_ns: &str, host_ns: &str) -> Result<Fragment, String> {
+    let ns = Namespaces {
+        host: Some(host_ns.to_string()),
+        router: Some(router_ns.to_string()),
+    };
+    let net = |s: &str| s.parse::<IpNet>().map_err(|e| format!("{s}: {e}"));
+    let node_index = 0;
+    let underlay_mtu = Some(1500);
+    let vtep: IpAddr =
+        layout::vtep_ip(net("100.65.0.0/24")?, node_index).map_err(|e| e.to_string())?;
+
+    let mut f = layout::vtep(vtep);
+    let red = HostSession {
+        local_cidrs: vec![net("192.169.10.0/24")?, net("2001:db8:1::/64")?],
+        node_index,
+    };
+    f.merge(
+        layout::l3vni("red", 100, 1001, vtep, Some(&red), underlay_mtu, &ns)
+            .map_err(|e| e.to_string())?,
+    );
+    f.merge(
+        layout::l2vni(
+            110,
+            vtep,
+            Some("red"),
+            &[net("192.171.24.1/24")?],
+            &HostMaster::LinuxBridgeManaged,
+            underlay_mtu,
+            &ns,
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let pt = HostSession {
+        local_cidrs: vec![net("192.169.11.0/24")?],
+        node_index,
+    };
+    f.merge(layout::passthrough(&pt, &ns).map_err(|e| e.to_string())?);
+    Ok(f)
+}
+
+/// Applies `desired` from a thread inside netns `ns`.
+fn apply_in(ns: &str, desired: DesiredState) -> Result<ApplyReport, String> {
+    let path = if ns.starts_with('/') {
+        ns.to_string()
+    } else {
+        format!("/run/netns/{ns}")
+    };
+    std::thread::spawn(move || {
+        let file = File::open(&path).map_err(|e| format!("open {path}: {e}"))?;
+        setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| format!("setns {path}: {e}"))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        rt.block_on(async {
+            let mut dp = NetlinkDataplane::new().map_err(|e| e.to_string())?;
+            dp.apply(&desired)
+                .await
+                .map_err(|e| format!("apply in {path}: {e}"))
+        })
+    })
+    .join()
+    .map_err(|_| "apply thread panicked".to_string())?
+}
+
+fn run() -> Result<usize, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [router_ns, host_ns] = args.as_slice() else {
+        return Err("usage: apply_layout ROUTER_NETNS HOST_NETNS".into());
+    };
+    let f = sample(router_ns, host_ns)?;
+    let mut second = 0;
+    for pass in 1..=2 {
+        let r = apply_in(router_ns, f.router.clone())?;
+        println!("pass {pass} router: {r:?}");
+        let h = apply_in(host_ns, f.host.clone())?;
+        println!("pass {pass} host: {h:?}");
+        if pass == 2 {
+            second = r.writes + h.writes;
+        }
+    }
+    Ok(second)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(writes) => {
+            println!("SECOND_APPLY_WRITES={writes}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("apply_layout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
