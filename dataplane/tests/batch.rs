@@ -6,62 +6,31 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::Command;
 
 use dataplane::netlink::NetlinkDataplane;
 use dataplane::{ApplyReport, Dataplane, DataplaneError, DesiredState, NextHop, Route};
 use ipnet::{IpNet, Ipv4Net};
-use nix::sched::{setns, CloneFlags};
 use serde_json::Value;
 
 const TABLE: u32 = 100;
 const N: u32 = 20_000;
 
-/// A named network namespace with a veth `v0` (198.18.0.1/30, up), deleted on drop.
-struct Netns(String);
+mod common;
+
+use common::Netns;
+
+/// A namespace with an up veth pair (v0 198.18.0.1/30, v1) for next hops.
+fn uplinked(tag: &str) -> Netns {
+    let ns = Netns::new(tag);
+    ns.ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
+    ns.ip(&["link", "set", "v0", "up"]);
+    ns.ip(&["link", "set", "v1", "up"]);
+    ns.ip(&["addr", "add", "198.18.0.1/30", "dev", "v0"]);
+    ns
+}
 
 impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("dpb-{}-{tag}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let out = Command::new("ip")
-            .args(["netns", "add", &name])
-            .output()
-            .expect("prerequisite: the `ip` command (iproute2) must be installed");
-        assert!(
-            out.status.success(),
-            "prerequisite: `ip netns add {name}` failed (tests need root): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ns = Netns(name);
-        ns.ip(&["link", "set", "lo", "up"]);
-        ns.ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
-        ns.ip(&["link", "set", "v0", "up"]);
-        ns.ip(&["link", "set", "v1", "up"]);
-        ns.ip(&["addr", "add", "198.18.0.1/30", "dev", "v0"]);
-        ns
-    }
-
-    fn ip(&self, args: &[&str]) -> String {
-        let out = Command::new("ip")
-            .arg("-n")
-            .arg(&self.0)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ip -n {} {}: {}",
-            self.0,
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     /// Destinations of table `TABLE`, from `ip -j route show table`.
     fn table(&self) -> BTreeSet<String> {
         let text = self.ip(&["-j", "-4", "route", "show", "table", &TABLE.to_string()]);
@@ -82,38 +51,12 @@ impl Netns {
             .collect()
     }
 
-    fn run<F, Fut, T>(&self, f: F) -> T
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = T>,
-        T: Send + 'static,
-    {
-        let path = format!("/run/netns/{}", self.0);
-        std::thread::spawn(move || {
-            let file = File::open(&path).unwrap();
-            setns(&file, CloneFlags::CLONE_NEWNET).unwrap();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(f())
-        })
-        .join()
-        .unwrap()
-    }
-
     fn apply(&self, d: &DesiredState) -> Result<ApplyReport, DataplaneError> {
         let d = d.clone();
         self.run(move || async move {
             let mut dp = NetlinkDataplane::new().unwrap();
             dp.apply(&d).await
         })
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
     }
 }
 
@@ -144,7 +87,7 @@ fn names(range: impl Iterator<Item = u32>) -> BTreeSet<String> {
 
 #[test]
 fn twenty_thousand_routes_batched_idempotent_and_half_deleted() {
-    let ns = Netns::new("routes");
+    let ns = uplinked("routes");
 
     let all = desired(0..N);
     let r = ns.apply(&all).unwrap();
@@ -182,7 +125,7 @@ fn twenty_thousand_routes_batched_idempotent_and_half_deleted() {
 
 #[test]
 fn a_failure_inside_a_batch_names_its_route_and_does_not_hang() {
-    let ns = Netns::new("error");
+    let ns = uplinked("error");
     // 10 000 good routes and, sorted between the 5000th and the 5001st (in the fifth batch of
     // ten), one whose gateway is not reachable (10.0.0.0/8 is not connected here: ENETUNREACH).
     let mut d = desired(0..10_000);

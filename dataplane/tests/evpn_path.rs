@@ -7,8 +7,6 @@
 //! missing prerequisite fails the test with a message (it is never skipped silently).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::fs::File;
-use std::future::Future;
 use std::net::IpAddr;
 use std::process::Command;
 
@@ -17,99 +15,11 @@ use dataplane::{
     Address, ApplyReport, Dataplane, DesiredState, Fdb, Link, LinkKind, MacAddr, Neigh,
     ObservedState, RTPROT_PEROUTERD,
 };
-use nix::sched::{setns, CloneFlags};
 use serde_json::Value;
 
-/// A named network namespace, deleted on drop.
-struct Netns(String);
+mod common;
 
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("dpt-{}-{tag}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let out = Command::new("ip")
-            .args(["netns", "add", &name])
-            .output()
-            .expect("prerequisite: the `ip` command (iproute2) must be installed");
-        assert!(
-            out.status.success(),
-            "prerequisite: `ip netns add {name}` failed (tests need root): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ns = Netns(name);
-        ns.ip(&["link", "set", "lo", "up"]);
-        ns.sysctl("net.ipv6.conf.default.accept_dad=0");
-        ns.sysctl("net.ipv6.conf.all.accept_dad=0");
-        ns
-    }
-
-    fn sysctl(&self, kv: &str) {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.0, "sysctl", "-qw", kv])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "sysctl {kv}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Runs `ip -n <ns> <args>`, panicking with stderr on failure.
-    fn ip(&self, args: &[&str]) -> String {
-        let out = Command::new("ip")
-            .arg("-n")
-            .arg(&self.0)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "ip -n {} {}: {}",
-            self.0,
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Vec<Value> {
-        let mut full = vec!["-d", "-j"];
-        full.extend_from_slice(args);
-        let text = self.ip(&full);
-        if text.trim().is_empty() {
-            return Vec::new();
-        }
-        serde_json::from_str::<Vec<Value>>(&text).unwrap()
-    }
-
-    /// Runs `f` on a thread inside this namespace, on a current-thread tokio runtime.
-    fn run<F, Fut, T>(&self, f: F) -> T
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = T>,
-        T: Send + 'static,
-    {
-        let path = format!("/run/netns/{}", self.0);
-        std::thread::spawn(move || {
-            let file = File::open(&path).unwrap();
-            setns(&file, CloneFlags::CLONE_NEWNET).unwrap();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(f())
-        })
-        .join()
-        .unwrap()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
+use common::Netns;
 
 impl Netns {
     fn cmd(&self, prog: &str, args: &[&str]) -> std::process::Output {
