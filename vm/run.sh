@@ -74,9 +74,13 @@ o=trans=virtio,version=9p2000.L,msize=262144
 if ! mount -t 9p -o "$o,ro" hostroot /host; then
     echo "vm-init: mounting the host root failed"; echo "=== guest rc=125"; poweroff -f
 fi
+# Keep the host's /tmp reachable (read-only) before tmpfs hides it: a checkout under /tmp is
+# bound back at its own path by guest.sh.
+mkdir -p /hosttmp && mount -o bind /host/tmp /hosttmp
 for d in tmp run var/tmp var/log; do mount -t tmpfs -o mode=1777 "t-${d#*/}" "/host/$d"; done
 chmod 755 /host/run /host/var/log
-mkdir -p /host/tmp/scratch /host/run/vm /host/run/netns /host/run/lock
+mkdir -p /host/tmp/scratch /host/run/vm /host/run/netns /host/run/lock /host/run/hosttmp
+mount -o move /hosttmp /host/run/hosttmp || echo "vm-init: the host's /tmp is not kept"
 mount -t 9p -o "$o" scratch /host/tmp/scratch || echo "vm-init: scratch share not mounted"
 mount -t 9p -o "$o,ro" ctl /host/run/vm || { echo "vm-init: control share not mounted"; echo "=== guest rc=125"; poweroff -f; }
 for d in proc sys dev; do mount --move "/$d" "/host/$d"; done
@@ -131,6 +135,11 @@ esac
     echo 'ip link set lo up'
     # one modprobe for all (each program start costs ~0.5 s under TCG); name the culprit on failure
     echo "modprobe -a $modules || for m in $modules; do modprobe \"\$m\" || echo \"=== guest: modprobe \$m failed\"; done"
+    # A repository (or working directory) under the host's /tmp: bind it back at its path, so
+    # its scripts and build outputs are where the host has them.
+    case $guest_cwd in
+        /tmp/*) printf 'mkdir -p %q && mount --bind %q %q\n' "$guest_cwd" "/run/hosttmp/${guest_cwd#/tmp/}" "$guest_cwd" ;;
+    esac
     printf 'cd %q || { echo "=== guest rc=125"; /bin/busybox poweroff -f; }\n' "$guest_cwd"
     if [ -x "$script" ]; then printf '%q' "$guest_script"; else printf 'bash %q' "$guest_script"; fi
     for a in "$@"; do printf ' %q' "$a"; done
