@@ -302,11 +302,10 @@ impl ExportGroup {
     }
 }
 
-/// One cached export: the group, the source attribute set (by address; the cache holds the
-/// `Arc` so the address cannot be reused), the source peer and the family.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One cached export within an update group: the source attribute set (by address; the
+/// cache holds the `Arc` so the address cannot be reused), the source peer and the family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct ExportKey {
-    group: ExportGroup,
     attrs: usize,
     source: PeerId,
     family: Family,
@@ -316,6 +315,13 @@ struct ExportKey {
 
 /// What was advertised for one destination: the NLRI and the exported attribute set.
 type Advertised = (Nlri, Arc<Attrs>);
+
+/// The exports computed for one update group: source set (kept alive) and result.
+type GroupCache = HashMap<ExportKey, (Arc<Attrs>, Option<Arc<Attrs>>)>;
+
+/// Update groups kept in the export cache before it is cleared (groups of peers that are
+/// gone linger until then).
+const EXPORT_GROUPS_MAX: usize = 1024;
 
 /// What was advertised for one destination with ADD-PATH: every path under our identifier.
 type AdvertisedPaths = Vec<(u32, Nlri, Arc<Attrs>)>;
@@ -404,7 +410,7 @@ pub struct Rib {
     changed: Vec<Dest>,
     track_changes: bool,
     /// Exports computed for one update group, reused by the group's other peers.
-    export_cache: HashMap<ExportKey, (Arc<Attrs>, Option<Arc<Attrs>>)>,
+    export_cache: HashMap<ExportGroup, GroupCache>,
     /// Exports served from the cache (for metrics and tests).
     export_hits: u64,
     /// Restarting speaker (RFC 4724 §4.1): no UPDATE goes out until the peers' End-of-RIBs
@@ -530,22 +536,7 @@ impl Rib {
                 before != paths.len()
             });
         }
-        if let Some(p) = self.peers.get_mut(&id) {
-            if let Some(c) = p.counters.accepted.get_mut(family_index(family)) {
-                *c = u32::try_from(
-                    self.tables
-                        .get(family_index(family))
-                        .map(|t| {
-                            t.values()
-                                .flat_map(|e| e.paths.iter())
-                                .filter(|x| x.source.peer == id)
-                                .count()
-                        })
-                        .unwrap_or(0),
-                )
-                .unwrap_or(u32::MAX);
-            }
-        }
+        self.count_accepted(id, family, removed, false);
         removed
     }
 
@@ -931,8 +922,17 @@ impl Rib {
         weight: u32,
     ) -> bool {
         self.seq = self.seq.saturating_add(1);
-        let seq = self.seq;
         let peer = source.peer;
+        let mut path = Path {
+            source,
+            path_id,
+            nlri,
+            attrs,
+            weight,
+            stale: false,
+            seq: self.seq,
+            tx_id: 0,
+        };
         let mut added = false;
         self.modify(dest, |paths| {
             match paths
@@ -940,54 +940,51 @@ impl Rib {
                 .find(|p| p.source.peer == peer && p.path_id == path_id)
             {
                 Some(p) => {
-                    if Arc::ptr_eq(&p.attrs, &attrs) && p.nlri == nlri && p.weight == weight {
+                    if Arc::ptr_eq(&p.attrs, &path.attrs)
+                        && p.nlri == path.nlri
+                        && p.weight == path.weight
+                    {
                         // The same path again (a refresh, or the peer back from a restart):
                         // fresh, and nothing to tell anyone.
                         p.stale = false;
                         return false;
                     }
-                    let tx_id = p.tx_id;
-                    *p = Path {
-                        source,
-                        path_id,
-                        nlri,
-                        attrs,
-                        weight,
-                        stale: false,
-                        seq,
-                        tx_id,
-                    };
+                    path.tx_id = p.tx_id;
+                    *p = path;
                 }
                 None => {
                     added = true;
-                    let tx_id = paths
+                    path.tx_id = paths
                         .iter()
                         .map(|p| p.tx_id)
                         .max()
                         .unwrap_or(0)
                         .saturating_add(1);
-                    paths.push(Path {
-                        source,
-                        path_id,
-                        nlri,
-                        attrs,
-                        weight,
-                        stale: false,
-                        seq,
-                        tx_id,
-                    });
+                    paths.push(path);
                 }
             }
             true
         });
         if added {
-            if let Some(p) = self.peers.get_mut(&peer) {
-                if let Some(c) = p.counters.accepted.get_mut(family_index(dest.family())) {
-                    bump(c, true);
-                }
-            }
+            self.count_accepted(peer, dest.family(), 1, true);
         }
         added
+    }
+
+    /// Moves the count of paths accepted from `peer` in `family` by `n`.
+    fn count_accepted(&mut self, peer: PeerId, family: Family, n: usize, up: bool) {
+        if let Some(c) = self
+            .peers
+            .get_mut(&peer)
+            .and_then(|p| p.counters.accepted.get_mut(family_index(family)))
+        {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            *c = if up {
+                c.saturating_add(n)
+            } else {
+                c.saturating_sub(n)
+            };
+        }
     }
 
     /// Removes the path of (peer, path id). Returns whether there was one.
@@ -1000,11 +997,7 @@ impl Rib {
             removed
         });
         if removed {
-            if let Some(p) = self.peers.get_mut(&peer) {
-                if let Some(c) = p.counters.accepted.get_mut(family_index(dest.family())) {
-                    bump(c, false);
-                }
-            }
+            self.count_accepted(peer, dest.family(), 1, false);
         }
         removed
     }
@@ -1094,6 +1087,11 @@ impl Rib {
         let mut withdrawals: Vec<NlriBuilder> = Vec::new();
         let mut announcements: Vec<(Arc<Attrs>, NlriBuilder)> = Vec::new();
         let group = ExportGroup::of(&config, &session);
+        if !self.export_cache.contains_key(&group) && self.export_cache.len() >= EXPORT_GROUPS_MAX {
+            self.export_cache.clear();
+        }
+        // One lookup of the group per call; each destination then looks up its export only.
+        let group_cache = self.export_cache.entry(group).or_default();
         let mut sent: Vec<(Dest, Option<Advertised>)> = Vec::new();
         let mut sent_paths: Vec<(Dest, AdvertisedPaths)> = Vec::new();
         for dest in batch {
@@ -1117,10 +1115,9 @@ impl Rib {
                         }
                         if let Some(a) = exported(
                             &mut self.pool,
-                            &mut self.export_cache,
+                            group_cache,
                             &mut self.export_hits,
                             &self.config,
-                            &group,
                             &config,
                             &session,
                             &dest,
@@ -1154,10 +1151,9 @@ impl Rib {
             let desired = match best {
                 Some(path) if path.source.peer != id => exported(
                     &mut self.pool,
-                    &mut self.export_cache,
+                    group_cache,
                     &mut self.export_hits,
                     &self.config,
-                    &group,
                     &config,
                     &session,
                     &dest,
@@ -1357,16 +1353,15 @@ fn push_announcement(
     }
 }
 
-/// The attributes `path` is sent with to a peer of `group`, through the update-group cache:
+/// The attributes `path` is sent with to a peer, through its update group's cache:
 /// peers whose export is computed the same way share one result per (attribute set, source,
 /// family, export policy term).
 #[allow(clippy::too_many_arguments)]
 fn exported(
     pool: &mut AttrPool,
-    cache: &mut HashMap<ExportKey, (Arc<Attrs>, Option<Arc<Attrs>>)>,
+    cache: &mut GroupCache,
     hits: &mut u64,
     rib: &RibConfig,
-    group: &ExportGroup,
     config: &PeerConfig,
     session: &SessionInfo,
     dest: &Dest,
@@ -1381,7 +1376,6 @@ fn exported(
             .select(dest, &path.attrs.attrs, &path.attrs.next_hop)
     };
     let key = ExportKey {
-        group: group.clone(),
         attrs: Arc::as_ptr(&path.attrs) as usize,
         source: path.source.peer,
         family,
