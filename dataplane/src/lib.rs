@@ -27,8 +27,10 @@ pub mod layout;
 pub mod memory;
 pub mod model;
 pub mod netlink;
+pub mod netns;
 pub mod plan;
 pub mod report;
+pub mod underlay;
 
 pub use error::DataplaneError;
 pub use model::{
