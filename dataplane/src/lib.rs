@@ -31,6 +31,7 @@ pub mod netns;
 pub mod plan;
 pub mod report;
 pub mod underlay;
+pub mod watch;
 
 pub use error::DataplaneError;
 pub use model::{
