@@ -1,14 +1,21 @@
-//! OpenPERouter's layouts (`dataplane::layout`: VTEP, L3VNI, L2VNI, L3Passthrough) applied by
-//! `NetlinkDataplane` in a kernel with VRF: builds `dataplane/examples/apply_layout.rs`, then
-//! `vm/run.sh vm/tests/layouts.sh <binary>` applies the sample node layout twice into fresh
-//! `perouter`/`host` namespaces and checks every object against the reference with `ip -d -j`
-//! (VRF table, masters, VXLAN id/local/port/learning, MTUs, addresses, anycast MAC, no VRF
-//! default route, second apply = 0 writes).
+//! The dataplane in a kernel with VRF (the host's has none), through `vm/run.sh`:
+//! - `openperouter_layouts_applied_and_checked_in_vm`: `dataplane/examples/apply_layout.rs`
+//!   applies a sample node (namespace sysctls, IPv4 and IPv6 VTEPs, L3VNI with host session,
+//!   L2VNI with routing domain + gateway, L3VNI over the IPv6 VTEP with the opt-in unreachable
+//!   default, SRv6 L3VPN with its End.DT46 SID, L3Passthrough) twice into fresh namespaces;
+//!   `vm/tests/layouts.sh` checks every object against the reference with `ip -d -j` (VRF
+//!   tables, masters, VXLAN id/local/port/learning, addrgenmode, neigh_suppress, MTUs,
+//!   addresses, anycast MAC, sysctls, routes, second apply = 0 writes);
+//! - `evpn_type5_state_carries_ping_between_two_nodes_in_vm`:
+//!   `dataplane/examples/evpn_pair.rs` programs two nodes' L3VNIs and the EVPN type-5 shaped
+//!   state (onlink route via the remote VTEP + neighbour + FDB); `vm/tests/evpn-ping.sh`
+//!   pings host to host over IPv4 and IPv6 through the VRFs and VXLAN, for an IPv4 and an IPv6
+//!   VTEP, with negative controls before and after.
 //!
 //! Needs qemu-system-x86, linux-image-amd64, busybox-static, cpio and jq: `vm/install.sh` (as
-//! root). Without them this test fails (it never skips). ~15–20 s for the VM plus the example's
-//! build (a few seconds when the crate is already built); `VM_TIMEOUT` bounds the VM (240 s here
-//! unless set).
+//! root). Without them these tests fail (they never skip). ~15–45 s each for the VM plus the
+//! example's build (a few seconds when the crate is already built); `VM_TIMEOUT` bounds the VM
+//! (240 s here unless set).
 
 #![allow(clippy::expect_used, clippy::panic)]
 
@@ -21,9 +28,9 @@ use std::time::Instant;
 /// Printed by vm/tests/layouts.sh as its last line when every check passed.
 const MARKER: &str = "LAYOUTS OK";
 
-/// Builds the example with cargo and returns its path (from cargo's JSON messages, so a custom
-/// `CARGO_TARGET_DIR` is honoured).
-fn build_apply_layout(root: &Path) -> PathBuf {
+/// Builds a dataplane example with cargo and returns its path (from cargo's JSON messages, so
+/// a custom `CARGO_TARGET_DIR` is honoured).
+fn build_example(root: &Path, name: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let started = Instant::now();
     let out = Command::new(cargo)
@@ -32,7 +39,7 @@ fn build_apply_layout(root: &Path) -> PathBuf {
             "-p",
             "dataplane",
             "--example",
-            "apply_layout",
+            name,
             "--message-format=json-render-diagnostics",
         ])
         .current_dir(root)
@@ -40,19 +47,19 @@ fn build_apply_layout(root: &Path) -> PathBuf {
         .expect("run cargo build");
     assert!(
         out.status.success(),
-        "cargo build -p dataplane --example apply_layout failed:\n{}",
+        "cargo build -p dataplane --example {name} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!(
-        "cargo build --example apply_layout took {:.1} s",
+        "cargo build --example {name} took {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let exe = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "apply_layout")
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reported no executable for the apply_layout example");
+        .unwrap_or_else(|| panic!("cargo reported no executable for the {name} example"));
     // The guest hides the host's /tmp, /run and /var/tmp, except the repository itself, which
     // vm/run.sh binds back at its path.
     if !exe.starts_with(root) {
@@ -71,7 +78,7 @@ fn build_apply_layout(root: &Path) -> PathBuf {
 fn openperouter_layouts_applied_and_checked_in_vm() {
     vm::require_installed();
     let root = vm::repo_root();
-    let exe = build_apply_layout(&root);
+    let exe = build_example(&root, "apply_layout");
 
     let stdout = vm::run("vm/tests/layouts.sh", &[exe.as_path()]);
     assert!(
@@ -82,4 +89,23 @@ fn openperouter_layouts_applied_and_checked_in_vm() {
         vm::printed(&stdout, "SECOND_APPLY_WRITES=0"),
         "the second apply of the layout wrote to the kernel; output above"
     );
+}
+
+#[test]
+fn evpn_type5_state_carries_ping_between_two_nodes_in_vm() {
+    vm::require_installed();
+    let root = vm::repo_root();
+    let exe = build_example(&root, "evpn_pair");
+
+    let stdout = vm::run("vm/tests/evpn-ping.sh", &[exe.as_path()]);
+    assert!(
+        vm::printed(&stdout, "EVPN PING OK"),
+        "the guest script exited 0 but did not print \"EVPN PING OK\"; output above"
+    );
+    for family in ["v4", "v6"] {
+        assert!(
+            stdout.contains(&format!("=== VTEP family {family}")),
+            "the {family} VTEP round did not run; output above"
+        );
+    }
 }

@@ -5,9 +5,15 @@
 //! ```
 //!
 //! The layout (node index 0, underlay MTU 1500):
-//! - VTEP 100.65.0.0/32 on `lo`;
+//! - the namespace: `lo` up, the sysctls of §2.5.1 including the SRv6 ones;
+//! - VTEPs 100.65.0.0/32 and fd00:65::/128 on `lo`;
 //! - L3VNI `red`, VNI 100, table 1001, host session localCIDR 192.169.10.0/24 + 2001:db8:1::/64;
 //! - L2VNI 110, routing domain `red`, gateway 192.171.24.1/24, host master LinuxBridge Managed;
+//! - L3VNI `green`, VNI 200, table 1003, over the IPv6 VTEP, no host session, with the opt-in
+//!   `unreachable default` (IPv4 and IPv6, metric 4278198272);
+//! - L3VPN `blue`, rdAssignedNumber 200, table 1002, host session localCIDR 192.169.20.0/24,
+//!   and its SRv6 SID `fd00:0:32::100/128 encap seg6local action End.DT46 vrftable 1002 dev
+//!   blue` (what FRR installs for a per-VRF SID);
 //! - L3Passthrough, localCIDR 192.169.11.0/24.
 //!
 //! The router half is applied by a dataplane in ROUTER_NETNS (it creates the veths, with their
@@ -26,7 +32,7 @@ use std::process::ExitCode;
 
 use dataplane::layout::{self, Fragment, HostMaster, HostSession, Namespaces};
 use dataplane::netlink::NetlinkDataplane;
-use dataplane::{ApplyReport, Dataplane, DesiredState};
+use dataplane::{ApplyReport, Dataplane, DesiredState, Encap, NextHop, Route, Seg6LocalAction};
 use ipnet::IpNet;
 use nix::sched::{setns, CloneFlags};
 
@@ -41,7 +47,12 @@ fn sample(router_ns: &str, host_ns: &str) -> Result<Fragment, String> {
     let vtep: IpAddr =
         layout::vtep_ip(net("100.65.0.0/24")?, node_index).map_err(|e| e.to_string())?;
 
-    let mut f = layout::vtep(vtep);
+    let vtep6: IpAddr =
+        layout::vtep_ip(net("fd00:65::/64")?, node_index).map_err(|e| e.to_string())?;
+
+    let mut f = layout::namespace(true);
+    f.merge(layout::vtep(vtep));
+    f.merge(layout::vtep(vtep6));
     let red = HostSession {
         local_cidrs: vec![net("192.169.10.0/24")?, net("2001:db8:1::/64")?],
         node_index,
@@ -61,6 +72,24 @@ fn sample(router_ns: &str, host_ns: &str) -> Result<Fragment, String> {
             &ns,
         )
         .map_err(|e| e.to_string())?,
+    );
+    f.merge(
+        layout::l3vni("green", 200, 1003, vtep6, None, underlay_mtu, &ns)
+            .map_err(|e| e.to_string())?,
+    );
+    f.merge(layout::vrf_unreachable_default(1003));
+    let blue = HostSession {
+        local_cidrs: vec![net("192.169.20.0/24")?],
+        node_index,
+    };
+    f.merge(
+        layout::l3vpn("blue", 200, 1002, Some(&blue), underlay_mtu, &ns)
+            .map_err(|e| e.to_string())?,
+    );
+    f.router.add_route(
+        Route::unicast(254, net("fd00:0:32::100/128")?, vec![NextHop::dev("blue")]).with_encap(
+            Encap::Seg6Local(Seg6LocalAction::EndDt46 { vrf_table: 1002 }),
+        ),
     );
     let pt = HostSession {
         local_cidrs: vec![net("192.169.11.0/24")?],

@@ -51,6 +51,18 @@ pub enum DataplaneError {
     /// Desired links depend on each other in a cycle (master/underlay device).
     #[error("desired links form a dependency cycle: {0}")]
     Cycle(String),
+    /// Reading or writing a sysctl failed.
+    #[error("sysctl {key}: {source}")]
+    Sysctl {
+        /// Key relative to `/proc/sys`.
+        key: String,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Entering the dataplane's network namespace failed.
+    #[error(transparent)]
+    Netns(#[from] crate::netns::NetnsError),
     /// Opening the netlink socket or a namespace failed.
     #[error("{what}: {source}")]
     Io {

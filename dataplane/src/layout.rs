@@ -23,33 +23,47 @@
 //! - [`passthrough`]: veth `pt-ns` (default VRF, up, router-side IPs) ↔ *(host)* `pt-host` (up,
 //!   host-side IPs); no MTU change.
 //!
+//! - [`namespace`]: `lo` up and the namespace sysctls of §2.5.1 (forwarding, `arp_accept`,
+//!   `accept_untracked_na`; with SRv6 `seg6_flowlabel` and `seg6_enabled`);
+//! - [`l3vpn`]: VRF `<vrf>` (table, up, `net/ipv4/conf/<vrf>/rp_filter=0` and
+//!   `net/vrf/strict_mode=1`); with a host session the veth `pe-s-<rd>` (master VRF) ↔ *(host)*
+//!   `host-s-<rd>` with MTU underlay − 64.
+//!
+//! Bridge-port and link-local details follow §2.5.3/§2.5.4: `br-pe-<VNI>` of an L3VNI and
+//! every `vni<VNI>` get `addrgenmode none` (set before they first go up); `vni<VNI>` gets
+//! bridge-port `neigh_suppress on`; the bridge-port `learning` flag of `vni<VNI>` is left at
+//! the kernel default, as OpenPERouter does; the L2VNI bridge keeps its link-local address
+//! (OpenPERouter PR #351).
+//!
 //! No unreachable default route is part of any layout: OpenPERouter installs none (§2.5.8; PR
 //! #242 added `unreachable default metric 4278198272` and was reverted because it broke SRv6,
-//! issues #227/#516 are open). [`vrf_unreachable_default`] builds one for callers that opt in
-//! (the model has no metric, so it is installed at the kernel's default metric).
+//! issues #227/#516 are open). [`vrf_unreachable_default`] builds that route for callers that
+//! opt in.
 //!
-//! Not programmed yet (the model cannot express them; they are listed so a caller knows what is
-//! still missing compared to OpenPERouter):
-//! - `addr_gen_mode=1` on `br-pe-<VNI>` (L3VNI) and `vni<VNI>` (a sysctl per device);
-//! - bridge-port `neigh_suppress on` on `vni<VNI>` (`IFLA_PROTINFO` attribute 32);
-//! - the netns sysctls of §2.5.1 (forwarding, `arp_accept`, `accept_untracked_na`, SRv6 ones);
-//! - `lo` up (`lo` is not ours, so it is not a desired link; the netns setup brings it up);
-//! - (not a gap) the bridge-port `learning` flag of `vni<VNI>` is left at the kernel default, as
-//!   OpenPERouter does;
-//! - OVS host masters, CNI underlay devices, moving the underlay NICs (group 4242), the
-//!   L2VNI BridgeRefresher, and L3VPN (SRv6) layouts.
+//! Not built here (outside what a reconciler of one namespace does): OVS host masters, CNI
+//! underlay devices and the L2VNI BridgeRefresher; moving the underlay NICs (group 4242) is
+//! [`crate::underlay`].
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-use crate::model::{Address, DesiredState, Link, LinkKind, MacAddr, Route, RouteKind};
+use crate::model::{
+    AddrGenMode, Address, BridgePort, DesiredState, Link, LinkKind, MacAddr, Route, RouteKind,
+};
 
 /// OpenPERouter's default `vxlanPort`.
 pub const VXLAN_PORT: u16 = 4789;
 
 /// VXLAN overhead OpenPERouter subtracts from the underlay MTU for the veth legs.
 pub const VXLAN_OVERHEAD: u32 = 50;
+
+/// SRv6 overhead OpenPERouter subtracts from the underlay MTU for the L3VPN veth legs.
+pub const SRV6_OVERHEAD: u32 = 64;
+
+/// OpenPERouter's reverted `unreachable default` metric (PR #242): the highest a route can
+/// have in practice, so any learned default wins.
+pub const UNREACHABLE_DEFAULT_METRIC: u32 = 4_278_198_272;
 
 /// The veth MTU is changed only when `underlay − 50` is above this.
 pub const MIN_VETH_MTU: u32 = 1280;
@@ -128,6 +142,7 @@ fn merge_state(into: &mut DesiredState, from: DesiredState) {
     into.routes.extend(from.routes);
     into.neighbours.extend(from.neighbours);
     into.fdb.extend(from.fdb);
+    into.sysctls.extend(from.sysctls);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,9 +249,29 @@ fn name(s: String) -> Result<String, LayoutError> {
 // ---------------------------------------------------------------------------------------------
 // §2.5 layouts
 
-/// The VTEP (§2.5.2): `ip` as `/32` or `/128` on `lo`.
+/// The namespace itself (§2.5.1): `lo` up and the sysctls OpenPERouter writes on every
+/// configure; `srv6` adds the SRv6 ones.
+pub fn namespace(srv6: bool) -> Fragment {
+    let mut f = Fragment::default();
+    f.router.add_link(Link::external("lo").up());
+    let r = &mut f.router;
+    r.set_sysctl("net/ipv4/conf/all/forwarding", "1");
+    r.set_sysctl("net/ipv6/conf/all/forwarding", "1");
+    for scope in ["all", "default"] {
+        r.set_sysctl(&format!("net/ipv4/conf/{scope}/arp_accept"), "1");
+        r.set_sysctl(&format!("net/ipv6/conf/{scope}/accept_untracked_na"), "1");
+    }
+    if srv6 {
+        r.set_sysctl("net/ipv6/seg6_flowlabel", "1");
+        r.set_sysctl("net/ipv6/conf/all/seg6_enabled", "1");
+    }
+    f
+}
+
+/// The VTEP (§2.5.2): `ip` as `/32` or `/128` on `lo`, and `lo` up.
 pub fn vtep(ip: IpAddr) -> Fragment {
     let mut f = Fragment::default();
+    f.router.add_link(Link::external("lo").up());
     f.router.add_address(Address::new("lo", host_prefix(ip)));
     f
 }
@@ -253,6 +288,11 @@ fn vxlan(vni: u32, vtep: IpAddr, port: u16, bridge: &str) -> Result<Link, Layout
         },
     )
     .with_master(bridge)
+    .with_addr_gen_mode(AddrGenMode::None)
+    .with_port(BridgePort {
+        learning: None,
+        neigh_suppress: Some(true),
+    })
     .up())
 }
 
@@ -316,6 +356,7 @@ pub fn l3vni(
     f.router.add_link(
         Link::new(bridge.clone(), LinkKind::Bridge)
             .with_master(&vrf)
+            .with_addr_gen_mode(AddrGenMode::None)
             .up(),
     );
     f.router.add_link(vxlan(vni, vtep, VXLAN_PORT, &bridge)?);
@@ -387,14 +428,49 @@ pub fn passthrough(session: &HostSession, ns: &Namespaces) -> Result<Fragment, L
     Ok(f)
 }
 
+/// An L3VPN (§2.5.5, SRv6): VRF `vrf` with `table` (`rp_filter=0`, VRF strict mode) and, with
+/// a host session, the `pe-s-<rd>` ↔ `host-s-<rd>` veth (MTU underlay − 64). No bridge, no
+/// VXLAN; the namespace's SRv6 sysctls come from [`namespace`]`(true)`.
+pub fn l3vpn(
+    vrf: &str,
+    rd_assigned_number: u16,
+    table: u32,
+    host_session: Option<&HostSession>,
+    underlay_mtu: Option<u32>,
+    ns: &Namespaces,
+) -> Result<Fragment, LayoutError> {
+    let mut f = Fragment::default();
+    let vrf = name(vrf.to_string())?;
+    f.router
+        .add_link(Link::new(vrf.clone(), LinkKind::Vrf { table }).up());
+    f.router
+        .set_sysctl(&format!("net/ipv4/conf/{vrf}/rp_filter"), "0");
+    f.router.set_sysctl("net/vrf/strict_mode", "1");
+    if let Some(session) = host_session {
+        let pe = name(format!("pe-s-{rd_assigned_number}"))?;
+        let hs = name(format!("host-s-{rd_assigned_number}"))?;
+        let mtu = underlay_mtu
+            .and_then(|m| m.checked_sub(SRV6_OVERHEAD))
+            .filter(|m| *m > MIN_VETH_MTU);
+        let (r, h) = veth(ns, &pe, &hs, mtu);
+        f.router.add_link(r.with_master(&vrf));
+        f.host.add_link(h);
+        session_addresses(&mut f, session, &pe, &hs)?;
+    }
+    Ok(f)
+}
+
 /// Opt-in, not part of OpenPERouter's layout (§2.5.8): `unreachable default` (IPv4 and IPv6)
-/// in a VRF's table, so lookups do not fall through to the main table.
+/// at metric [`UNREACHABLE_DEFAULT_METRIC`] in a VRF's table, so lookups do not fall through
+/// to the main table while any learned default still wins.
 pub fn vrf_unreachable_default(table: u32) -> Fragment {
     let mut f = Fragment::default();
     for dst in ["0.0.0.0/0", "::/0"] {
         if let Ok(dst) = dst.parse::<IpNet>() {
-            f.router
-                .add_route(Route::new(table, dst, RouteKind::Unreachable));
+            f.router.add_route(
+                Route::new(table, dst, RouteKind::Unreachable)
+                    .with_metric(UNREACHABLE_DEFAULT_METRIC),
+            );
         }
     }
     f
@@ -475,6 +551,47 @@ mod tests {
     fn vtep_is_a_host_prefix_on_lo() {
         assert_eq!(addrs(&vtep(ip("100.65.0.0")).router), ["lo 100.65.0.0/32"]);
         assert_eq!(addrs(&vtep(ip("fd00::1")).router), ["lo fd00::1/128"]);
+        let lo = &vtep(ip("fd00::1")).router.links["lo"];
+        assert!(lo.up && lo.kind == LinkKind::External, "{lo:?}");
+    }
+
+    #[test]
+    fn namespace_sysctls_and_lo() {
+        let f = namespace(false);
+        assert_eq!(f.router.links["lo"], Link::external("lo").up());
+        let keys: Vec<&str> = f.router.sysctls.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "net/ipv4/conf/all/arp_accept",
+                "net/ipv4/conf/all/forwarding",
+                "net/ipv4/conf/default/arp_accept",
+                "net/ipv6/conf/all/accept_untracked_na",
+                "net/ipv6/conf/all/forwarding",
+                "net/ipv6/conf/default/accept_untracked_na",
+            ]
+        );
+        assert!(f.router.sysctls.values().all(|v| v == "1"));
+        let srv6 = namespace(true);
+        assert_eq!(srv6.router.sysctls.len(), 8);
+        assert_eq!(srv6.router.sysctls["net/ipv6/seg6_flowlabel"], "1");
+        assert_eq!(srv6.router.sysctls["net/ipv6/conf/all/seg6_enabled"], "1");
+    }
+
+    #[test]
+    fn l3vpn_objects() {
+        let s = HostSession {
+            local_cidrs: vec![net("192.169.20.0/24")],
+            node_index: 1,
+        };
+        let f = l3vpn("red", 100, 5, Some(&s), Some(1500), &no_ns()).unwrap();
+        assert_eq!(names(&f.router), ["pe-s-100", "red"]);
+        assert_eq!(names(&f.host), ["host-s-100"]);
+        assert_eq!(f.router.links["pe-s-100"].mtu, Some(1436));
+        assert_eq!(f.router.links["pe-s-100"].master.as_deref(), Some("red"));
+        assert_eq!(f.router.sysctls["net/ipv4/conf/red/rp_filter"], "0");
+        assert_eq!(f.router.sysctls["net/vrf/strict_mode"], "1");
+        assert_eq!(addrs(&f.host), ["host-s-100 192.169.20.3/24"]);
     }
 
     #[test]
@@ -500,6 +617,16 @@ mod tests {
         assert!(l["red"].up && l["red"].master.is_none());
         assert_eq!(l["br-pe-100"].kind, LinkKind::Bridge);
         assert_eq!(l["br-pe-100"].master.as_deref(), Some("red"));
+        assert_eq!(l["br-pe-100"].addr_gen_mode, Some(AddrGenMode::None));
+        assert_eq!(l["vni100"].addr_gen_mode, Some(AddrGenMode::None));
+        assert_eq!(
+            l["vni100"].port,
+            BridgePort {
+                learning: None,
+                neigh_suppress: Some(true)
+            }
+        );
+        assert!(l["pe-e-100"].addr_gen_mode.is_none() && l["pe-e-100"].port.is_empty());
         assert_eq!(
             l["vni100"].kind,
             LinkKind::Vxlan {
@@ -559,6 +686,15 @@ mod tests {
         let br = &f.router.links["br-pe-110"];
         assert_eq!(br.master.as_deref(), Some("red"));
         assert_eq!(br.mac.unwrap().to_string(), "00:f3:00:00:00:6f");
+        assert_eq!(
+            br.addr_gen_mode, None,
+            "the L2VNI bridge keeps its link-local (PR #351)"
+        );
+        assert_eq!(
+            f.router.links["vni110"].addr_gen_mode,
+            Some(AddrGenMode::None)
+        );
+        assert_eq!(f.router.links["vni110"].port.neigh_suppress, Some(true));
         assert_eq!(addrs(&f.router), ["br-pe-110 192.171.24.1/24"]);
         assert_eq!(
             f.router.links["pe-e-110"].master.as_deref(),
@@ -626,6 +762,7 @@ mod tests {
         assert_eq!(f.router.routes.len(), 2);
         assert!(f.router.routes.values().all(|r| r.table == 1001
             && r.kind == RouteKind::Unreachable
+            && r.metric == Some(UNREACHABLE_DEFAULT_METRIC)
             && r.dst.prefix_len() == 0));
         assert_eq!(f.router.addresses.len(), 1);
     }

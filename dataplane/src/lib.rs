@@ -17,10 +17,15 @@
 //! - zero-MAC (flood list) VXLAN FDB entries: `permanent` on a VXLAN device we own (the kernel
 //!   keeps one flag set for the whole flood list, so no per-remote mark is possible).
 //!
-//! This slice reconciles links (veth, bridge, VXLAN, VRF), addresses, routes, neighbours and
-//! VXLAN FDB entries; routes, neighbours and FDB entries are written in batches (many requests
-//! per `sendmsg`, one ACK per batch). [`layout`] builds OpenPERouter's objects (L3VNI, L2VNI,
-//! passthrough, VTEP). SRv6, watchers, sysctls and NIC moves come next (issue 4).
+//! What is reconciled: links (veth, bridge, VXLAN, VRF; MTU, master, MAC, state, IPv6
+//! address generation, bridge-port `learning`/`neigh_suppress`), external links we configure
+//! but never own (`lo`, an underlay NIC), addresses, sysctls, routes (ECMP, onlink, metric,
+//! blackhole/unreachable, SRv6 `seg6` encap and `seg6local` End/End.DT4/DT6/DT46), neighbours
+//! and VXLAN FDB entries; routes, neighbours and FDB entries are written in batches (many
+//! requests per `sendmsg`, one ACK per batch). Around the reconciler: [`layout`] builds
+//! OpenPERouter's objects (namespace, VTEP, L3VNI, L2VNI, L3VPN, passthrough), [`underlay`]
+//! moves NICs in and out of the namespace, [`watch`] turns kernel notifications into typed
+//! events, [`netns`] runs code inside a namespace.
 
 pub mod error;
 pub mod layout;
@@ -35,8 +40,9 @@ pub mod watch;
 
 pub use error::DataplaneError;
 pub use model::{
-    Address, DesiredState, Fdb, FdbKey, Link, LinkKind, MacAddr, Neigh, NeighKey, NextHop,
-    ObservedLink, ObservedState, Route, RouteKey, RouteKind,
+    AddrGenMode, Address, BridgePort, DesiredState, Encap, Fdb, FdbKey, Link, LinkKind, MacAddr,
+    Neigh, NeighKey, NextHop, ObservedLink, ObservedState, Route, RouteKey, RouteKind,
+    Seg6LocalAction,
 };
 pub use report::{ApplyReport, Counts};
 

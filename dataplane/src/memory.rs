@@ -73,6 +73,11 @@ impl MemoryDataplane {
         &self.state
     }
 
+    /// A sysctl's value as last written (`None` if never written).
+    pub fn sysctl(&self, key: &str) -> Option<&str> {
+        self.state.sysctls.get(key).map(String::as_str)
+    }
+
     /// Total writes since creation.
     pub fn total_writes(&self) -> usize {
         self.writes
@@ -154,6 +159,15 @@ impl MemoryDataplane {
                 if let Some(mac) = change.mac {
                     l.link.mac = Some(mac);
                 }
+                if let Some(mode) = change.addr_gen_mode {
+                    l.link.addr_gen_mode = Some(mode);
+                }
+                if let Some(v) = change.port.learning {
+                    l.link.port.learning = Some(v);
+                }
+                if let Some(v) = change.port.neigh_suppress {
+                    l.link.port.neigh_suppress = Some(v);
+                }
                 l.owned |= change.mark_owned;
             }
             Op::AddAddress(a) => {
@@ -180,6 +194,9 @@ impl MemoryDataplane {
             Op::AddFdb(f) | Op::ReplaceFdb(f) => {
                 self.require_link(&format!("fdb {} on {}", f.mac, f.link), &f.link)?;
                 self.state.fdb.insert(f.key(), (f.clone(), true));
+            }
+            Op::SetSysctl { key, value } => {
+                self.state.sysctls.insert(key.clone(), value.clone());
             }
         }
         Ok(())

@@ -65,6 +65,10 @@ pub enum LinkKind {
     /// A kind this crate does not create (loopback, NIC, macvlan…), as observed; the string is
     /// the kernel's `IFLA_INFO_KIND` (empty for devices without one, like `lo`).
     Other(String),
+    /// Desired only: a device that exists and is not ours (`lo`, an underlay NIC). Its state,
+    /// MTU, master, MAC and IPv6 address generation are reconciled; it is never created,
+    /// marked, recreated or deleted. A missing one is [`crate::DataplaneError::MissingLink`].
+    External,
 }
 
 impl LinkKind {
@@ -76,6 +80,7 @@ impl LinkKind {
             LinkKind::Vxlan { .. } => "vxlan",
             LinkKind::Vrf { .. } => "vrf",
             LinkKind::Other(_) => "other",
+            LinkKind::External => "external",
         }
     }
 
@@ -85,8 +90,50 @@ impl LinkKind {
     /// the kind itself is compared for veths; the peer's name and namespace are creation-time.
     pub fn matches(&self, observed: &LinkKind) -> bool {
         match (self, observed) {
-            (LinkKind::Veth { .. }, LinkKind::Veth { .. }) => true,
+            (LinkKind::Veth { .. }, LinkKind::Veth { .. }) | (LinkKind::External, _) => true,
             (a, b) => a == b,
+        }
+    }
+}
+
+/// How the kernel generates a link's IPv6 link-local address (`IFLA_INET6_ADDR_GEN_MODE`,
+/// `ip link set … addrgenmode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AddrGenMode {
+    /// From the MAC address (the kernel default).
+    Eui64,
+    /// No link-local address: OpenPERouter's `addr_gen_mode=1` on L3VNI bridges and VXLANs.
+    None,
+    /// RFC 7217 stable privacy.
+    StablePrivacy,
+    /// Random.
+    Random,
+}
+
+/// Bridge-port options of a link enslaved to a bridge (`ip link set … type bridge_slave`);
+/// `None` leaves the kernel's value alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BridgePort {
+    /// `learning`: the bridge learns source MACs on this port.
+    pub learning: Option<bool>,
+    /// `neigh_suppress`: ARP/ND from this port are answered from the neighbour table and not
+    /// flooded (EVPN ARP/ND suppression on the VXLAN port).
+    pub neigh_suppress: Option<bool>,
+}
+
+impl BridgePort {
+    /// Whether no option is set.
+    pub fn is_empty(&self) -> bool {
+        self.learning.is_none() && self.neigh_suppress.is_none()
+    }
+
+    /// The options of `self` that `have` does not already satisfy.
+    pub fn missing_from(&self, have: &BridgePort) -> BridgePort {
+        BridgePort {
+            learning: self.learning.filter(|v| have.learning != Some(*v)),
+            neigh_suppress: self
+                .neigh_suppress
+                .filter(|v| have.neigh_suppress != Some(*v)),
         }
     }
 }
@@ -106,6 +153,11 @@ pub struct Link {
     pub up: bool,
     /// MAC address; `None` leaves the kernel's choice alone.
     pub mac: Option<MacAddr>,
+    /// IPv6 link-local generation; `None` leaves the kernel's choice alone. Set before the
+    /// link first goes up, so `AddrGenMode::None` never lets a link-local address appear.
+    pub addr_gen_mode: Option<AddrGenMode>,
+    /// Bridge-port options (meaningful when the master is a bridge).
+    pub port: BridgePort,
 }
 
 impl Link {
@@ -118,7 +170,26 @@ impl Link {
             master: None,
             up: false,
             mac: None,
+            addr_gen_mode: None,
+            port: BridgePort::default(),
         }
+    }
+
+    /// A device that exists and is not ours (`lo`, an underlay NIC): see [`LinkKind::External`].
+    pub fn external(name: impl Into<String>) -> Self {
+        Link::new(name, LinkKind::External)
+    }
+
+    /// Sets the IPv6 link-local address generation mode.
+    pub fn with_addr_gen_mode(mut self, mode: AddrGenMode) -> Self {
+        self.addr_gen_mode = Some(mode);
+        self
+    }
+
+    /// Sets bridge-port options.
+    pub fn with_port(mut self, port: BridgePort) -> Self {
+        self.port = port;
+        self
     }
 
     /// Sets the MTU.
@@ -216,13 +287,59 @@ pub enum RouteKind {
     Unreachable,
 }
 
-/// The identity of a route: one route per destination per table (metric is not modelled).
+/// The identity of a route: one route per destination, table and metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RouteKey {
     /// Routing table id (254 = main).
     pub table: u32,
     /// Destination prefix (host bits cleared).
     pub dst: IpNet,
+    /// Metric (`RTA_PRIORITY`); `None` = the kernel's default for the family (0 for IPv4, 1024
+    /// for IPv6).
+    pub metric: Option<u32>,
+}
+
+/// A `seg6local` behaviour (`ip -6 route add SID encap seg6local action …`): what this node
+/// does with packets whose IPv6 destination is the SID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Seg6LocalAction {
+    /// `End`: next segment.
+    End,
+    /// `End.DT4 vrftable T`: decapsulate, IPv4 lookup in the VRF bound to table T.
+    EndDt4 {
+        /// Table of the VRF.
+        vrf_table: u32,
+    },
+    /// `End.DT6 table T` (legacy mode: a plain table lookup, no VRF device needed).
+    EndDt6 {
+        /// Routing table.
+        table: u32,
+    },
+    /// `End.DT6 vrftable T`: decapsulate, IPv6 lookup in the VRF bound to table T.
+    EndDt6Vrf {
+        /// Table of the VRF.
+        vrf_table: u32,
+    },
+    /// `End.DT46 vrftable T` (kernel ≥ 5.14): decapsulate, IPv4 or IPv6 lookup in the VRF —
+    /// what FRR installs for a per-VRF SRv6 L3VPN SID.
+    EndDt46 {
+        /// Table of the VRF.
+        vrf_table: u32,
+    },
+}
+
+/// A lightweight tunnel encapsulation on a route (`RTA_ENCAP`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Encap {
+    /// `encap seg6 mode encap segs S1,S2…` (H.Encaps): the packet goes into an outer IPv6
+    /// header whose segment routing header lists `segments` in travel order; SRv6 L3VPN
+    /// routes carry one segment, the remote PE's service SID.
+    Seg6 {
+        /// Segments in the order the packet visits them.
+        segments: Vec<std::net::Ipv6Addr>,
+    },
+    /// `encap seg6local action …` on a local SID.
+    Seg6Local(Seg6LocalAction),
 }
 
 /// A route installed with our protocol id.
@@ -236,6 +353,10 @@ pub struct Route {
     pub next_hops: Vec<NextHop>,
     /// Route type.
     pub kind: RouteKind,
+    /// Metric; `None` = the family's default (see [`RouteKey::metric`]).
+    pub metric: Option<u32>,
+    /// Lightweight tunnel encapsulation (SRv6), applied to every next hop.
+    pub encap: Option<Encap>,
 }
 
 impl Route {
@@ -248,6 +369,8 @@ impl Route {
             dst: dst.trunc(),
             next_hops,
             kind: RouteKind::Unicast,
+            metric: None,
+            encap: None,
         }
     }
 
@@ -258,7 +381,22 @@ impl Route {
             dst: dst.trunc(),
             next_hops: Vec::new(),
             kind,
+            metric: None,
+            encap: None,
         }
+    }
+
+    /// Sets the metric; the family's default metric is stored as `None`, as it reads back.
+    pub fn with_metric(mut self, metric: u32) -> Self {
+        let default = if self.dst.addr().is_ipv4() { 0 } else { 1024 };
+        self.metric = (metric != default).then_some(metric);
+        self
+    }
+
+    /// Sets the encapsulation.
+    pub fn with_encap(mut self, encap: Encap) -> Self {
+        self.encap = Some(encap);
+        self
     }
 
     /// The route's identity.
@@ -266,6 +404,7 @@ impl Route {
         RouteKey {
             table: self.table,
             dst: self.dst,
+            metric: self.metric,
         }
     }
 
@@ -404,6 +543,9 @@ pub struct DesiredState {
     pub neighbours: BTreeMap<NeighKey, Neigh>,
     /// VXLAN FDB entries by identity.
     pub fdb: BTreeMap<FdbKey, Fdb>,
+    /// Sysctls of the namespace: key relative to `/proc/sys` (`net/ipv4/conf/all/forwarding`)
+    /// → value.
+    pub sysctls: BTreeMap<String, String>,
 }
 
 impl DesiredState {
@@ -441,6 +583,20 @@ impl DesiredState {
         self.fdb.insert(fdb.key(), fdb);
         self
     }
+
+    /// Sets a sysctl: `key` relative to `/proc/sys`, either `/`-separated
+    /// (`net/ipv4/conf/eth0.100/rp_filter`, kept as is) or in `sysctl`'s dotted form without
+    /// any `/` (`net.ipv4.conf.all.forwarding`, dots become `/`). A value with several fields
+    /// is written with single spaces (the kernel reads them back tab-separated).
+    pub fn set_sysctl(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        let key = if key.contains('/') {
+            key.to_owned()
+        } else {
+            key.replace('.', "/")
+        };
+        self.sysctls.insert(key, value.into());
+        self
+    }
 }
 
 /// A link as it exists in the kernel.
@@ -470,6 +626,9 @@ pub struct ObservedState {
     pub neighbours: BTreeMap<NeighKey, (Neigh, bool)>,
     /// `self` FDB entries of the VXLAN devices in `links`, each with whether it is ours.
     pub fdb: BTreeMap<FdbKey, (Fdb, bool)>,
+    /// Current values of the sysctls a desired state names (empty in
+    /// [`crate::Dataplane::current`]: a sysctl has no owner).
+    pub sysctls: BTreeMap<String, String>,
 }
 
 impl ObservedState {
@@ -479,6 +638,7 @@ impl ObservedState {
         self.addresses.retain(|_, owned| *owned);
         self.neighbours.retain(|_, (_, owned)| *owned);
         self.fdb.retain(|_, (_, owned)| *owned);
+        self.sysctls.clear();
         self
     }
 }

@@ -44,15 +44,17 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressHeaderFlags, AddressMessage, AddressProtocol,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, InfoVrf, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo,
-    LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridgePort, InfoData, InfoKind, InfoPortData,
+    InfoPortKind, InfoVeth, InfoVrf, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteNextHopFlags,
-    RouteProtocol, RouteScope, RouteType, RouteVia,
+    RouteAddress, RouteAttribute, RouteFlags, RouteLwEnCapType, RouteLwTunnelEncap, RouteMessage,
+    RouteNextHop, RouteNextHopFlags, RouteProtocol, RouteScope, RouteSeg6IpTunnel,
+    RouteSeg6LocalTunnel, RouteType, RouteVia, Seg6Header, Seg6LocalAction as NlSeg6LocalAction,
+    Seg6Mode,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use nix::sys::socket::{
@@ -69,9 +71,10 @@ use tracing::{debug, info};
 
 use crate::error::DataplaneError;
 use crate::model::{
-    Address, DesiredState, Fdb, Link, LinkKind, MacAddr, Neigh, NextHop, ObservedLink,
-    ObservedState, Route, RouteKind,
+    AddrGenMode, Address, BridgePort, DesiredState, Encap, Fdb, Link, LinkKind, MacAddr, Neigh,
+    NextHop, ObservedLink, ObservedState, Route, RouteKind, Seg6LocalAction,
 };
+use crate::netns::NetnsHandle;
 use crate::plan::{plan, LinkChange, Op};
 use crate::report::ApplyReport;
 use crate::{Dataplane, OWNED_LINK_GROUP, RTPROT_PEROUTERD};
@@ -104,6 +107,9 @@ pub struct NetlinkDataplane {
     indexes: BTreeMap<String, u32>,
     /// Raw socket for batched route/neighbour/FDB writes.
     batch: BatchSocket,
+    /// The namespace the sockets were opened in (sysctls are read and written from a thread
+    /// inside it: `/proc/sys/net` shows the reading thread's namespace).
+    netns: NetnsHandle,
 }
 
 /// Bytes of requests per batched `sendmsg` (the kernel's cost per route dominates above a few
@@ -252,6 +258,19 @@ impl Drop for NetlinkDataplane {
     }
 }
 
+/// `/proc/sys/<key>`; empty, `.` and `..` components are dropped, so a key cannot name a file
+/// outside `/proc/sys`.
+fn sysctl_path(key: &str) -> std::path::PathBuf {
+    let mut p = std::path::PathBuf::from("/proc/sys");
+    for part in key
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != "." && *c != "..")
+    {
+        p.push(part);
+    }
+    p
+}
+
 fn proto_matches(p: RouteProtocol, ours: u8) -> bool {
     u8::from(p) == ours
 }
@@ -274,6 +293,7 @@ impl NetlinkDataplane {
             what: "open batch netlink socket".into(),
             source,
         })?;
+        let netns = NetnsHandle::current()?;
         let connection = tokio::spawn(conn);
         Ok(NetlinkDataplane {
             handle,
@@ -281,7 +301,45 @@ impl NetlinkDataplane {
             connection,
             indexes: BTreeMap::new(),
             batch,
+            netns,
         })
+    }
+
+    /// Current values of `keys` (missing ones are left out: a per-device key whose device
+    /// does not exist yet reads as absent, and is then written after the links).
+    fn read_sysctls<'a>(
+        &self,
+        keys: impl Iterator<Item = &'a String> + Send,
+    ) -> Result<BTreeMap<String, String>, DataplaneError> {
+        let keys: Vec<&String> = keys.collect();
+        if keys.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let values = self.netns.run(|| {
+            keys.iter()
+                .filter_map(|k| {
+                    let v = std::fs::read_to_string(sysctl_path(k)).ok()?;
+                    // Multi-value sysctls read back tab-separated; desired values use spaces.
+                    Some((
+                        (*k).clone(),
+                        v.split_whitespace().collect::<Vec<_>>().join(" "),
+                    ))
+                })
+                .collect::<BTreeMap<_, _>>()
+        })?;
+        Ok(values)
+    }
+
+    fn write_sysctl(&self, key: &str, value: &str) -> Result<(), DataplaneError> {
+        let path = sysctl_path(key);
+        self.netns
+            .run(|| std::fs::write(&path, value))?
+            .map_err(|source| DataplaneError::Sysctl {
+                key: key.to_owned(),
+                source,
+            })?;
+        info!(key, value, "sysctl written");
+        Ok(())
     }
 
     /// Sends one write request and waits for its ACK; errnos in `benign` count as success
@@ -607,7 +665,11 @@ impl NetlinkDataplane {
                 LinkAttribute::Controller(i) if *i != 0 => link.master = Some(name_of(*i)),
                 LinkAttribute::Group(g) => owned = *g == self.config.link_group,
                 LinkAttribute::Address(mac) => link.mac = MacAddr::from_slice(mac),
-                LinkAttribute::LinkInfo(infos) => link.kind = parse_kind(infos, name_of),
+                LinkAttribute::LinkInfo(infos) => {
+                    link.kind = parse_kind(infos, name_of);
+                    link.port = parse_port(infos);
+                }
+                LinkAttribute::AfSpecUnspec(specs) => link.addr_gen_mode = parse_gen_mode(specs),
                 _ => {}
             }
         }
@@ -697,6 +759,12 @@ impl NetlinkDataplane {
                     message: format!("kind {k:?} is not created by this dataplane"),
                 })
             }
+            LinkKind::External => {
+                return Err(DataplaneError::MissingLink {
+                    object: object.clone(),
+                    link: link.name.clone(),
+                })
+            }
         };
         let mut info = vec![LinkInfo::Kind(kind)];
         info.extend(data.map(LinkInfo::Data));
@@ -725,10 +793,80 @@ impl NetlinkDataplane {
             msg.attributes
                 .push(LinkAttribute::Group(self.config.link_group));
         }
+        if let Some(mode) = c.addr_gen_mode {
+            msg.attributes
+                .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                    vec![AfSpecInet6::AddrGenMode(gen_mode_to_nl(mode))],
+                )]));
+        }
         if let Some(up) = c.up {
             set_up(&mut msg, up);
         }
         Ok(msg)
+    }
+
+    /// Writes a link change. The kernel applies a `RTM_NEWLINK` in a fixed order (bridge-port
+    /// data, then flags, then master, then `IFLA_AF_SPEC`), so the change is split where that
+    /// order is wrong for us: bridge-port options go after a master change (they need the
+    /// port to exist), and "up" goes last when the address generation mode or port options
+    /// change (a link-local address must not appear before `addrgenmode none`).
+    async fn modify(&mut self, c: &LinkChange) -> Result<(), DataplaneError> {
+        const ACK: u16 = NLM_F_REQUEST | NLM_F_ACK;
+        let object = format!("link {}", c.name);
+        let late_up = c.up == Some(true) && (c.addr_gen_mode.is_some() || !c.port.is_empty());
+        let mut first = c.clone();
+        first.port = BridgePort::default();
+        if late_up {
+            first.up = None;
+        }
+        if !first.is_empty() {
+            let msg = self.modify_message(&first).await?;
+            self.write(
+                RouteNetlinkMessage::NewLink(msg),
+                ACK,
+                "change link",
+                &object,
+                &[],
+            )
+            .await?;
+        }
+        if !c.port.is_empty() {
+            let mut data = Vec::new();
+            if let Some(v) = c.port.learning {
+                data.push(InfoBridgePort::Learning(v));
+            }
+            if let Some(v) = c.port.neigh_suppress {
+                data.push(InfoBridgePort::NeighSupress(v));
+            }
+            let mut msg = LinkMessage::default();
+            msg.header.index = c.index;
+            msg.attributes.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::PortKind(InfoPortKind::Bridge),
+                LinkInfo::PortData(InfoPortData::BridgePort(data)),
+            ]));
+            self.write(
+                RouteNetlinkMessage::NewLink(msg),
+                ACK,
+                "change bridge port",
+                &object,
+                &[],
+            )
+            .await?;
+        }
+        if late_up {
+            let mut msg = LinkMessage::default();
+            msg.header.index = c.index;
+            set_up(&mut msg, true);
+            self.write(
+                RouteNetlinkMessage::NewLink(msg),
+                ACK,
+                "set link up",
+                &object,
+                &[],
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     fn address_message(&self, a: &Address, index: u32) -> AddressMessage {
@@ -762,6 +900,9 @@ impl NetlinkDataplane {
             RouteKind::Unreachable => RouteType::Unreachable,
         };
         msg.attributes.push(RouteAttribute::Table(r.table));
+        if let Some(metric) = r.metric {
+            msg.attributes.push(RouteAttribute::Priority(metric));
+        }
         if r.dst.prefix_len() > 0 {
             msg.attributes
                 .push(RouteAttribute::Destination(RouteAddress::from(
@@ -802,6 +943,9 @@ impl NetlinkDataplane {
                 if nh.onlink {
                     msg.header.flags |= RouteFlags::Onlink;
                 }
+                if let Some(e) = &r.encap {
+                    msg.attributes.extend(encap_attributes(e));
+                }
             }
             many => {
                 let mut hops = Vec::with_capacity(many.len());
@@ -815,6 +959,9 @@ impl NetlinkDataplane {
                     }
                     if let Some(via) = nh.via {
                         hop.attributes.push(gw_attr(via));
+                    }
+                    if let Some(e) = &r.encap {
+                        hop.attributes.extend(encap_attributes(e));
                     }
                     hops.push(hop);
                 }
@@ -1074,7 +1221,14 @@ impl NetlinkDataplane {
             }
             Op::CreateLink(link) => {
                 let object = format!("link {}", link.name);
-                let (msg, _netns) = self.link_message(link).await?;
+                // Options the kernel takes only on an existing link are set right after the
+                // create, before the link goes up.
+                let post = link.addr_gen_mode.is_some() || !link.port.is_empty();
+                let mut create = link.clone();
+                if post {
+                    create.up = false;
+                }
+                let (msg, _netns) = self.link_message(&create).await?;
                 self.write(
                     RouteNetlinkMessage::NewLink(msg),
                     CREATE,
@@ -1084,21 +1238,25 @@ impl NetlinkDataplane {
                 )
                 .await?;
                 self.indexes.remove(&link.name);
-                self.index_of(&link.name, &object).await?;
+                let index = self.index_of(&link.name, &object).await?;
+                if post {
+                    let change = LinkChange {
+                        name: link.name.clone(),
+                        index,
+                        mtu: None,
+                        master: None,
+                        up: link.up.then_some(true),
+                        mac: None,
+                        addr_gen_mode: link.addr_gen_mode,
+                        port: link.port,
+                        mark_owned: false,
+                    };
+                    self.modify(&change).await?;
+                }
                 Ok(())
             }
-            Op::ModifyLink(c) => {
-                let object = format!("link {}", c.name);
-                let msg = self.modify_message(c).await?;
-                self.write(
-                    RouteNetlinkMessage::NewLink(msg),
-                    ACK,
-                    "change link",
-                    &object,
-                    &[],
-                )
-                .await
-            }
+            Op::ModifyLink(c) => self.modify(c).await,
+            Op::SetSysctl { key, value } => self.write_sysctl(key, value),
             Op::AddAddress(a) => {
                 let object = format!("address {} on {}", a.addr, a.link);
                 let index = self.index_of(&a.link, &object).await?;
@@ -1333,6 +1491,144 @@ fn parse_kind(infos: &[LinkInfo], name_of: &impl Fn(u32) -> String) -> LinkKind 
     }
 }
 
+/// Bridge-port options of a bridge port (`None`s for a link that is not one).
+fn parse_port(infos: &[LinkInfo]) -> BridgePort {
+    let mut port = BridgePort::default();
+    for i in infos {
+        if let LinkInfo::PortData(InfoPortData::BridgePort(attrs)) = i {
+            for a in attrs {
+                match a {
+                    InfoBridgePort::Learning(v) => port.learning = Some(*v),
+                    InfoBridgePort::NeighSupress(v) => port.neigh_suppress = Some(*v),
+                    _ => {}
+                }
+            }
+        }
+    }
+    port
+}
+
+fn parse_gen_mode(specs: &[AfSpecUnspec]) -> Option<AddrGenMode> {
+    specs.iter().find_map(|s| match s {
+        AfSpecUnspec::Inet6(v) => v.iter().find_map(|a| match a {
+            AfSpecInet6::AddrGenMode(m) => match m {
+                In6AddrGenMode::Eui64 => Some(AddrGenMode::Eui64),
+                In6AddrGenMode::None => Some(AddrGenMode::None),
+                In6AddrGenMode::StablePrivacy => Some(AddrGenMode::StablePrivacy),
+                In6AddrGenMode::Random => Some(AddrGenMode::Random),
+                _ => None,
+            },
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+fn gen_mode_to_nl(mode: AddrGenMode) -> In6AddrGenMode {
+    match mode {
+        AddrGenMode::Eui64 => In6AddrGenMode::Eui64,
+        AddrGenMode::None => In6AddrGenMode::None,
+        AddrGenMode::StablePrivacy => In6AddrGenMode::StablePrivacy,
+        AddrGenMode::Random => In6AddrGenMode::Random,
+    }
+}
+
+/// `RTA_ENCAP_TYPE` + `RTA_ENCAP` of an encapsulation, resolving seg6local devices.
+fn encap_attributes(encap: &Encap) -> [RouteAttribute; 2] {
+    match encap {
+        Encap::Seg6 { segments } => {
+            let mut header = Seg6Header::default();
+            header.mode = Seg6Mode::Encap;
+            header.segments.clone_from(segments);
+            [
+                RouteAttribute::EncapType(RouteLwEnCapType::Seg6),
+                RouteAttribute::Encap(vec![RouteLwTunnelEncap::Seg6(RouteSeg6IpTunnel::Seg6(
+                    header,
+                ))]),
+            ]
+        }
+        Encap::Seg6Local(action) => {
+            let (a, table) = match *action {
+                Seg6LocalAction::End => (NlSeg6LocalAction::End, None),
+                Seg6LocalAction::EndDt4 { vrf_table } => (
+                    NlSeg6LocalAction::EndDt4,
+                    Some(RouteSeg6LocalTunnel::VrfTable(vrf_table)),
+                ),
+                Seg6LocalAction::EndDt6 { table } => (
+                    NlSeg6LocalAction::EndDt6,
+                    Some(RouteSeg6LocalTunnel::Table(table)),
+                ),
+                Seg6LocalAction::EndDt6Vrf { vrf_table } => (
+                    NlSeg6LocalAction::EndDt6,
+                    Some(RouteSeg6LocalTunnel::VrfTable(vrf_table)),
+                ),
+                Seg6LocalAction::EndDt46 { vrf_table } => (
+                    NlSeg6LocalAction::EndDt46,
+                    Some(RouteSeg6LocalTunnel::VrfTable(vrf_table)),
+                ),
+            };
+            let mut attrs = vec![RouteLwTunnelEncap::Seg6Local(RouteSeg6LocalTunnel::Action(
+                a,
+            ))];
+            attrs.extend(table.map(RouteLwTunnelEncap::Seg6Local));
+            [
+                RouteAttribute::EncapType(RouteLwEnCapType::Seg6Local),
+                RouteAttribute::Encap(attrs),
+            ]
+        }
+    }
+}
+
+/// The model's view of an `RTA_ENCAP`; `Err(())` for an encapsulation we never install (the
+/// route is then not ours to reconcile).
+fn parse_encap(attrs: &[RouteAttribute]) -> Result<Option<Encap>, ()> {
+    let Some(encap) = attrs.iter().find_map(|a| match a {
+        RouteAttribute::Encap(e) => Some(e),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let mut segments = None;
+    let mut action = None;
+    let mut table = None;
+    let mut vrf_table = None;
+    for e in encap {
+        match e {
+            RouteLwTunnelEncap::Seg6(RouteSeg6IpTunnel::Seg6(h)) if h.mode == Seg6Mode::Encap => {
+                segments = Some(h.segments.clone());
+            }
+            RouteLwTunnelEncap::Seg6(RouteSeg6IpTunnel::Src(_) | RouteSeg6IpTunnel::Table(_)) => {}
+            RouteLwTunnelEncap::Seg6Local(t) => match t {
+                RouteSeg6LocalTunnel::Action(a) => action = Some(*a),
+                RouteSeg6LocalTunnel::Table(t) => table = Some(*t),
+                RouteSeg6LocalTunnel::VrfTable(t) => vrf_table = Some(*t),
+                // The kernel reports these with zero values for every action.
+                RouteSeg6LocalTunnel::Iif(0) | RouteSeg6LocalTunnel::Oif(0) => {}
+                _ => return Err(()),
+            },
+            _ => return Err(()),
+        }
+    }
+    if let Some(segments) = segments {
+        return Ok(Some(Encap::Seg6 { segments }));
+    }
+    let local = match (action, table, vrf_table) {
+        (Some(NlSeg6LocalAction::End), None, None) => Seg6LocalAction::End,
+        (Some(NlSeg6LocalAction::EndDt4), None, Some(vrf_table)) => {
+            Seg6LocalAction::EndDt4 { vrf_table }
+        }
+        (Some(NlSeg6LocalAction::EndDt6), Some(table), None) => Seg6LocalAction::EndDt6 { table },
+        (Some(NlSeg6LocalAction::EndDt6), None, Some(vrf_table)) => {
+            Seg6LocalAction::EndDt6Vrf { vrf_table }
+        }
+        (Some(NlSeg6LocalAction::EndDt46), None, Some(vrf_table)) => {
+            Seg6LocalAction::EndDt46 { vrf_table }
+        }
+        _ => return Err(()),
+    };
+    Ok(Some(Encap::Seg6Local(local)))
+}
+
 fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
     match a {
         RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
@@ -1374,10 +1670,22 @@ fn parse_route(r: &RouteMessage, name_of: &impl Fn(u32) -> String) -> Option<Rou
         })
         .unwrap_or(zero);
     let dst = IpNet::new(dst_ip, r.header.destination_prefix_length).ok()?;
+    let metric = r
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Priority(p) => Some(*p),
+            _ => None,
+        })
+        .unwrap_or(0);
     let kind = match r.header.kind {
         RouteType::Unicast => RouteKind::Unicast,
-        RouteType::BlackHole => return Some(Route::new(table, dst, RouteKind::Blackhole)),
-        RouteType::Unreachable => return Some(Route::new(table, dst, RouteKind::Unreachable)),
+        RouteType::BlackHole => {
+            return Some(Route::new(table, dst, RouteKind::Blackhole).with_metric(metric))
+        }
+        RouteType::Unreachable => {
+            return Some(Route::new(table, dst, RouteKind::Unreachable).with_metric(metric))
+        }
         _ => return None,
     };
     let mut hops = Vec::new();
@@ -1385,6 +1693,7 @@ fn parse_route(r: &RouteMessage, name_of: &impl Fn(u32) -> String) -> Option<Rou
         RouteAttribute::MultiPath(m) => Some(m),
         _ => None,
     });
+    let mut encap = parse_encap(&r.attributes).ok()?;
     if let Some(m) = multipath {
         for h in m {
             hops.push(NextHop {
@@ -1392,6 +1701,11 @@ fn parse_route(r: &RouteMessage, name_of: &impl Fn(u32) -> String) -> Option<Rou
                 dev: (h.interface_index != 0).then(|| name_of(h.interface_index)),
                 onlink: h.flags.contains(RouteNextHopFlags::Onlink),
             });
+            // Every hop carries the same encapsulation when we install one.
+            let hop_encap = parse_encap(&h.attributes).ok()?;
+            if encap.is_none() {
+                encap = hop_encap;
+            }
         }
     } else {
         let oif = r.attributes.iter().find_map(|a| match a {
@@ -1405,12 +1719,15 @@ fn parse_route(r: &RouteMessage, name_of: &impl Fn(u32) -> String) -> Option<Rou
         });
     }
     debug_assert_eq!(kind, RouteKind::Unicast);
-    Some(Route::unicast(table, dst, hops))
+    let mut route = Route::unicast(table, dst, hops).with_metric(metric);
+    route.encap = encap;
+    Some(route)
 }
 
 impl Dataplane for NetlinkDataplane {
     async fn apply(&mut self, desired: &DesiredState) -> Result<ApplyReport, DataplaneError> {
-        let observed = self.observe().await?;
+        let mut observed = self.observe().await?;
+        observed.sysctls = self.read_sysctls(desired.sysctls.keys())?;
         let ops = plan(desired, &observed)?;
         let mut report = ApplyReport::default();
         let mut rest = ops.as_slice();

@@ -13,16 +13,20 @@
 //!   entries we own are ever deleted;
 //! - a desired neighbour or unicast FDB entry that exists but differs (other MAC, other VTEP,
 //!   or not marked as ours) is replaced in one write, which also marks it (adoption);
+//! - an [`LinkKind::External`] link (`lo`, an underlay NIC) is changed in place, never marked,
+//!   created or deleted; a missing one is an error;
+//! - a sysctl is written when its value differs; removing it from the desired state leaves
+//!   the kernel's value alone (there is no "previous" value to restore);
 //! - order: FDB and neighbour deletes, route deletes, address deletes, link deletes, link
-//!   creates/changes (masters and VXLAN underlay devices first), address adds, route
+//!   creates/changes (masters and VXLAN underlay devices first), sysctls, address adds, route
 //!   adds/replaces, neighbour adds/replaces, FDB adds/replaces.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::DataplaneError;
 use crate::model::{
-    Address, DesiredState, Fdb, FdbKey, Link, LinkKind, MacAddr, Neigh, NeighKey, ObservedState,
-    Route,
+    AddrGenMode, Address, BridgePort, DesiredState, Fdb, FdbKey, Link, LinkKind, MacAddr, Neigh,
+    NeighKey, ObservedState, Route,
 };
 
 /// In-place changes to an existing link; `None` fields are left alone.
@@ -40,8 +44,25 @@ pub struct LinkChange {
     pub up: Option<bool>,
     /// New MAC address.
     pub mac: Option<MacAddr>,
+    /// New IPv6 link-local generation mode.
+    pub addr_gen_mode: Option<AddrGenMode>,
+    /// Bridge-port options to set (only those that differ).
+    pub port: BridgePort,
     /// Put our ownership mark on the link (adoption).
     pub mark_owned: bool,
+}
+
+impl LinkChange {
+    /// Whether the change writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.mtu.is_none()
+            && self.master.is_none()
+            && self.up.is_none()
+            && self.mac.is_none()
+            && self.addr_gen_mode.is_none()
+            && self.port.is_empty()
+            && !self.mark_owned
+    }
 }
 
 /// One kernel write.
@@ -80,6 +101,13 @@ pub enum Op {
     AddFdb(Fdb),
     /// Overwrite a unicast FDB entry (other VTEP or VNI, or not ours yet), marking it as ours.
     ReplaceFdb(Fdb),
+    /// Write a sysctl of the namespace (`key` relative to `/proc/sys`, `/`-separated).
+    SetSysctl {
+        /// E.g. `net/ipv4/conf/all/forwarding`.
+        key: String,
+        /// The value to write.
+        value: String,
+    },
 }
 
 /// Computes the minimal ordered operations that turn `observed` into `desired`.
@@ -112,6 +140,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>,
 
     let mut link_ops = Vec::new();
     for link in order_links(desired)? {
+        let external = link.kind == LinkKind::External;
         match observed.links.get(&link.name) {
             Some(obs) if !gone.contains(link.name.as_str()) => {
                 let have = &obs.link;
@@ -122,20 +151,35 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>,
                     master: (link.master != have.master).then(|| link.master.clone()),
                     up: (link.up != have.up).then_some(link.up),
                     mac: link.mac.filter(|m| have.mac != Some(*m)),
-                    mark_owned: !obs.owned,
+                    addr_gen_mode: link
+                        .addr_gen_mode
+                        .filter(|m| have.addr_gen_mode != Some(*m)),
+                    port: link.port.missing_from(&have.port),
+                    mark_owned: !obs.owned && !external,
                 };
-                if change.mtu.is_some()
-                    || change.master.is_some()
-                    || change.up.is_some()
-                    || change.mac.is_some()
-                    || change.mark_owned
-                {
+                if !change.is_empty() {
                     link_ops.push(Op::ModifyLink(change));
                 }
+            }
+            _ if external => {
+                return Err(DataplaneError::MissingLink {
+                    object: format!("link {}", link.name),
+                    link: link.name.clone(),
+                })
             }
             _ => link_ops.push(Op::CreateLink(link.clone())),
         }
     }
+
+    // Sysctls (per-device ones need their device): after the links, before anything else.
+    let sysctl_ops = desired
+        .sysctls
+        .iter()
+        .filter(|(k, v)| observed.sysctls.get(*k) != Some(*v))
+        .map(|(k, v)| Op::SetSysctl {
+            key: k.clone(),
+            value: v.clone(),
+        });
 
     // Addresses on a deleted link disappear with it.
     let existing: BTreeMap<&Address, bool> = observed
@@ -220,6 +264,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>,
     ops.extend(addr_deletes);
     ops.extend(link_deletes);
     ops.extend(link_ops);
+    ops.extend(sysctl_ops);
     ops.extend(addr_adds);
     ops.extend(route_adds);
     ops.extend(neigh_adds);
@@ -352,6 +397,8 @@ mod tests {
                 master: None,
                 up: None,
                 mac: None,
+                addr_gen_mode: None,
+                port: BridgePort::default(),
                 mark_owned: false,
             })]
         );
@@ -483,5 +530,84 @@ mod tests {
         // Entries of a deleted link go with it: no explicit deletes.
         let ops = plan(&DesiredState::new(), &o).unwrap();
         assert!(matches!(ops.as_slice(), [Op::DeleteLink { .. }]), "{ops:?}");
+    }
+
+    #[test]
+    fn external_links_are_changed_never_marked_created_or_deleted() {
+        let lo = Link::new("lo", LinkKind::Other(String::new()));
+        let o = observed(&[(&lo, 1, false)]);
+        let mut d = DesiredState::new();
+        d.add_link(Link::external("lo").up());
+        let ops = plan(&d, &o).unwrap();
+        assert!(
+            matches!(ops.as_slice(), [Op::ModifyLink(c)] if c.up == Some(true) && !c.mark_owned),
+            "{ops:?}"
+        );
+        let mut up = lo.clone();
+        up.up = true;
+        assert_eq!(plan(&d, &observed(&[(&up, 1, false)])).ok(), Some(vec![]));
+        let mut missing = DesiredState::new();
+        missing.add_link(Link::external("eth9"));
+        assert!(matches!(
+            plan(&missing, &o),
+            Err(DataplaneError::MissingLink { .. })
+        ));
+    }
+
+    #[test]
+    fn port_flags_and_gen_mode_change_only_what_differs() {
+        let mut have = Link::new("vx", vx(1)).with_master("br");
+        have.port = BridgePort {
+            learning: Some(true),
+            neigh_suppress: Some(false),
+        };
+        have.addr_gen_mode = Some(AddrGenMode::Eui64);
+        let br = Link::new("br", LinkKind::Bridge);
+        let o = observed(&[(&have, 5, true), (&br, 4, true)]);
+        let mut d = DesiredState::new();
+        d.add_link(br.clone());
+        d.add_link(
+            Link::new("vx", vx(1))
+                .with_master("br")
+                .with_addr_gen_mode(AddrGenMode::None)
+                .with_port(BridgePort {
+                    learning: None,
+                    neigh_suppress: Some(true),
+                }),
+        );
+        let ops = plan(&d, &o).unwrap();
+        let [Op::ModifyLink(c)] = ops.as_slice() else {
+            panic!("{ops:?}")
+        };
+        assert_eq!(c.addr_gen_mode, Some(AddrGenMode::None));
+        assert_eq!(
+            c.port,
+            BridgePort {
+                learning: None,
+                neigh_suppress: Some(true)
+            }
+        );
+        assert!(c.mtu.is_none() && c.master.is_none() && c.up.is_none());
+    }
+
+    #[test]
+    fn sysctls_written_when_different_after_links() {
+        let mut d = DesiredState::new();
+        d.add_link(Link::new("br", LinkKind::Bridge));
+        d.set_sysctl("net.ipv4.conf.br.arp_accept", "1");
+        d.set_sysctl("net/ipv4/conf/all/forwarding", "1");
+        let mut o = ObservedState::default();
+        o.sysctls
+            .insert("net/ipv4/conf/all/forwarding".into(), "1".into());
+        let ops = plan(&d, &o).unwrap();
+        assert!(matches!(ops.first(), Some(Op::CreateLink(_))), "{ops:?}");
+        assert_eq!(
+            ops.get(1),
+            Some(&Op::SetSysctl {
+                key: "net/ipv4/conf/br/arp_accept".into(),
+                value: "1".into()
+            })
+        );
+        assert_eq!(ops.len(), 2);
     }
 }

@@ -24,6 +24,8 @@ pub struct ApplyReport {
     pub neighbours: Counts,
     /// VXLAN FDB entries.
     pub fdb: Counts,
+    /// Sysctls written.
+    pub sysctls: usize,
     /// Kernel write requests sent (0 when the state already matched).
     pub writes: usize,
 }
@@ -52,6 +54,7 @@ impl ApplyReport {
             Op::AddFdb(_) => &mut self.fdb.created,
             Op::ReplaceFdb(_) => &mut self.fdb.updated,
             Op::DeleteFdb(_) => &mut self.fdb.deleted,
+            Op::SetSysctl { .. } => &mut self.sysctls,
         };
         *c += 1;
         self.writes += 1;

@@ -28,14 +28,22 @@ echo "$out"
 rlinks=$(ip -n perouter -d -j link show)
 raddrs=$(ip -n perouter -j addr show)
 rroutes4=$(ip -n perouter -d -j -4 route show table all)
-rroutes6=$(ip -n perouter -d -j -6 route show table 1001)
+rroutes6=$(ip -n perouter -d -j -6 route show table all)
+# One process for every sysctl (process starts are slow under TCG); `read` is a builtin.
+sysctls=$(ip netns exec perouter sh -c 'for k in net/ipv4/conf/all/forwarding \
+    net/ipv6/conf/all/forwarding net/ipv4/conf/all/arp_accept net/ipv4/conf/default/arp_accept \
+    net/ipv6/conf/all/accept_untracked_na net/ipv6/conf/default/accept_untracked_na \
+    net/ipv6/seg6_flowlabel net/ipv6/conf/all/seg6_enabled net/vrf/strict_mode \
+    net/ipv4/conf/blue/rp_filter; do read -r v < /proc/sys/$k; printf "%s=%s\n" "$k" "$v"; done' \
+    | jq -R -s 'split("\n") | map(select(. != "") | split("=") | {(.[0]): .[1]}) | add')
 hlinks=$(ip -n host -d -j link show)
 haddrs=$(ip -n host -j addr show)
 
 # Each check is [description, result]; a result must be exactly `true`.
 results=$(jq -n -r --arg out "$out" \
     --argjson rlinks "$rlinks" --argjson raddrs "$raddrs" --argjson rroutes4 "$rroutes4" \
-    --argjson rroutes6 "$rroutes6" --argjson hlinks "$hlinks" --argjson haddrs "$haddrs" '
+    --argjson rroutes6 "$rroutes6" --argjson hlinks "$hlinks" --argjson haddrs "$haddrs" \
+    --argjson sysctls "$sysctls" '
   ($rlinks | map({(.ifname): .}) | add) as $r
   | ($hlinks | map({(.ifname): .}) | add) as $h
   | def up($l): ($l.flags | index("UP")) != null;
@@ -46,16 +54,30 @@ results=$(jq -n -r --arg out "$out" \
       $l.linkinfo.info_kind == "vxlan" and $l.linkinfo.info_data.id == $vni
       and $l.linkinfo.info_data.local == "100.65.0.0" and $l.linkinfo.info_data.port == 4789
       and $l.linkinfo.info_data.learning == false and $l.linkinfo.info_data.link == "lo";
-    ($rroutes4 | map(select((.table // "main" | tostring) == "1001"))) as $t1001
+    def table($routes; $t): $routes | map(select((.table // "main" | tostring) == $t));
+    table($rroutes4; "1001") as $t1001
+  | table($rroutes6; "1001") as $t1001v6
   | [
     ["second apply wrote nothing (SECOND_APPLY_WRITES=0)", ($out | test("(^|\n)SECOND_APPLY_WRITES=0($|\n)"))],
     ["first apply created links in both namespaces", ($out | test("pass 1 router: .*created: [1-9]")) and ($out | test("pass 1 host: .*created: [1-9]"))],
     ["VTEP 100.65.0.0/32 on lo", has_addr($raddrs; "lo"; "100.65.0.0"; 32)],
     ["lo is up", up($r.lo)],
+    ["lo is not marked as ours (external)", (owned($r.lo) | not)],
+    # Namespace sysctls (ref 2.5.1), SRv6 ones included
+    ["forwarding=1 (IPv4 and IPv6)", $sysctls["net/ipv4/conf/all/forwarding"] == "1" and $sysctls["net/ipv6/conf/all/forwarding"] == "1"],
+    ["arp_accept=1 (all, default)", $sysctls["net/ipv4/conf/all/arp_accept"] == "1" and $sysctls["net/ipv4/conf/default/arp_accept"] == "1"],
+    ["accept_untracked_na=1 (all, default)", $sysctls["net/ipv6/conf/all/accept_untracked_na"] == "1" and $sysctls["net/ipv6/conf/default/accept_untracked_na"] == "1"],
+    ["seg6_flowlabel=1, conf/all/seg6_enabled=1", $sysctls["net/ipv6/seg6_flowlabel"] == "1" and $sysctls["net/ipv6/conf/all/seg6_enabled"] == "1"],
+    ["vrf strict_mode=1 and blue rp_filter=0 (L3VPN)", $sysctls["net/vrf/strict_mode"] == "1" and $sysctls["net/ipv4/conf/blue/rp_filter"] == "0"],
     # L3VNI red / 100
     ["red is a vrf with table 1001, up, ours",
       $r.red.linkinfo.info_kind == "vrf" and $r.red.linkinfo.info_data.table == 1001 and up($r.red) and owned($r.red)],
     ["br-pe-100 is a bridge in red, up", $r["br-pe-100"].linkinfo.info_kind == "bridge" and $r["br-pe-100"].master == "red" and up($r["br-pe-100"])],
+    ["br-pe-100 and vni100 have addr_gen_mode none and no link-local address",
+      $r["br-pe-100"].inet6_addr_gen_mode == "none" and $r.vni100.inet6_addr_gen_mode == "none"
+      and ([$raddrs[] | select(.ifname == "br-pe-100" or .ifname == "vni100") | .addr_info[] | select(.scope == "link")] | length) == 0],
+    ["vni100 bridge port: neigh_suppress on, learning left at the default (on)",
+      $r.vni100.linkinfo.info_slave_data.neigh_suppress == true and $r.vni100.linkinfo.info_slave_data.learning == true],
     ["vni100: id 100, local 100.65.0.0, dev lo, dstport 4789, nolearning", vxlan_ok($r.vni100; 100)],
     ["vni100 is enslaved to br-pe-100, up", $r.vni100.master == "br-pe-100" and up($r.vni100)],
     ["pe-e-100 is a veth in red, MTU 1450, up",
@@ -70,7 +92,7 @@ results=$(jq -n -r --arg out "$out" \
       ([$t1001[] | select(.dst == "192.169.10.0/24" and .dev == "pe-e-100")] | length) == 1],
     ["table 1001 has no default route (OpenPERouter installs no unreachable default, ref 2.5.8)",
       ([$t1001[] | select(.dst == "default")] | length) == 0
-      and ([$rroutes6[] | select(.dst == "default")] | length) == 0],
+      and ([$t1001v6[] | select(.dst == "default")] | length) == 0],
     # L2VNI 110 in red
     ["br-pe-110 is a bridge in red, up", $r["br-pe-110"].linkinfo.info_kind == "bridge" and $r["br-pe-110"].master == "red" and up($r["br-pe-110"])],
     ["br-pe-110 has the anycast MAC 00:f3:00:00:00:6f", $r["br-pe-110"].address == "00:f3:00:00:00:6f"],
@@ -79,12 +101,34 @@ results=$(jq -n -r --arg out "$out" \
       ([$t1001[] | select(.dst == "192.171.24.0/24" and .dev == "br-pe-110")] | length) == 1],
     ["vni110: id 110, local 100.65.0.0, dev lo, dstport 4789, nolearning", vxlan_ok($r.vni110; 110)],
     ["vni110 is enslaved to br-pe-110, up", $r.vni110.master == "br-pe-110" and up($r.vni110)],
+    ["vni110: addr_gen_mode none, neigh_suppress on; br-pe-110 keeps eui64 (PR #351)",
+      $r.vni110.inet6_addr_gen_mode == "none" and $r.vni110.linkinfo.info_slave_data.neigh_suppress == true
+      and $r["br-pe-110"].inet6_addr_gen_mode != "none"],
     ["pe-e-110 is a veth in br-pe-110, MTU 1450, up, no IPs",
       $r["pe-e-110"].linkinfo.info_kind == "veth" and $r["pe-e-110"].master == "br-pe-110" and $r["pe-e-110"].mtu == 1450 and up($r["pe-e-110"])
       and ([$raddrs[] | select(.ifname == "pe-e-110") | .addr_info[] | select(.family == "inet")] | length) == 0],
     ["br-hs-110 (host netns) is a bridge, up", $h["br-hs-110"].linkinfo.info_kind == "bridge" and up($h["br-hs-110"])],
     ["host-e-110 is in br-hs-110, MTU 1450, up",
       $h["host-e-110"].master == "br-hs-110" and $h["host-e-110"].mtu == 1450 and up($h["host-e-110"])],
+    # L3VNI green / 200 over the IPv6 VTEP, with the opt-in unreachable default
+    ["IPv6 VTEP fd00:65::/128 on lo", has_addr($raddrs; "lo"; "fd00:65::"; 128)],
+    ["green is a vrf with table 1003", $r.green.linkinfo.info_kind == "vrf" and $r.green.linkinfo.info_data.table == 1003],
+    ["vni200: id 200, local fd00:65::, dev lo, dstport 4789, nolearning, in br-pe-200",
+      $r.vni200.linkinfo.info_data.id == 200 and ($r.vni200.linkinfo.info_data.local6 // $r.vni200.linkinfo.info_data.local) == "fd00:65::"
+      and $r.vni200.linkinfo.info_data.link == "lo" and $r.vni200.linkinfo.info_data.port == 4789
+      and $r.vni200.linkinfo.info_data.learning == false and $r.vni200.master == "br-pe-200"],
+    ["table 1003: unreachable default at metric 4278198272 (IPv4 and IPv6)",
+      ([table($rroutes4; "1003")[] | select(.dst == "default" and .type == "unreachable" and .metric == 4278198272)] | length) == 1
+      and ([table($rroutes6; "1003")[] | select(.dst == "default" and .type == "unreachable" and .metric == 4278198272)] | length) == 1],
+    # L3VPN blue / rd 200 (SRv6)
+    ["blue is a vrf with table 1002, up", $r.blue.linkinfo.info_kind == "vrf" and $r.blue.linkinfo.info_data.table == 1002 and up($r.blue)],
+    ["pe-s-200 is a veth in blue, MTU 1436 (underlay - 64), with 192.169.20.1/24",
+      $r["pe-s-200"].master == "blue" and $r["pe-s-200"].mtu == 1436 and has_addr($raddrs; "pe-s-200"; "192.169.20.1"; 24)],
+    ["host-s-200 (host netns): MTU 1436, up, 192.169.20.2/24",
+      $h["host-s-200"].mtu == 1436 and up($h["host-s-200"]) and has_addr($haddrs; "host-s-200"; "192.169.20.2"; 24)],
+    ["SID fd00:0:32::100: seg6local End.DT46 vrftable 1002 dev blue",
+      ([table($rroutes6; "main")[] | select(.dst == "fd00:0:32::100" and .encap == "seg6local" and .action == "End.DT46"
+        and (.vrftable | tostring) == "1002" and .dev == "blue")] | length) == 1],
     # L3Passthrough
     ["pt-ns is a veth in the default VRF, MTU 1500 (unchanged), up",
       $r["pt-ns"].linkinfo.info_kind == "veth" and ($r["pt-ns"].master == null) and $r["pt-ns"].mtu == 1500 and up($r["pt-ns"])],
@@ -97,7 +141,7 @@ results=$(jq -n -r --arg out "$out" \
 echo "$results"
 if grep -q '^MISMATCH' <<<"$results"; then
     printf '%s\n' "router links: $rlinks" "router addrs: $raddrs" "router routes v4: $rroutes4" \
-        "table 1001 v6: $rroutes6" "host links: $hlinks" "host addrs: $haddrs" >&2
+        "router routes v6: $rroutes6" "sysctls: $sysctls" "host links: $hlinks" "host addrs: $haddrs" >&2
     fail "$(grep -c '^MISMATCH' <<<"$results") check(s) failed"
 fi
 echo "LAYOUTS OK"
