@@ -199,6 +199,62 @@ fn write_batch(fd: &OwnedFd, buf: &[u8], last_seq: u32) -> io::Result<Vec<(u32, 
     }
 }
 
+/// Sends a dump request (blocking) and hands every answer of sequence `seq` to `each` until
+/// `NLMSG_DONE`. Returns whether the dump is consistent (no answer carried
+/// `NLM_F_DUMP_INTR`); an `NLMSG_ERROR` answer is returned as its errno.
+fn dump_blocking(
+    fd: &OwnedFd,
+    req: &[u8],
+    seq: u32,
+    mut each: impl FnMut(&[u8]),
+) -> io::Result<bool> {
+    const NLMSG_DONE: u16 = 3;
+    const NLM_F_DUMP_INTR: u16 = 0x10;
+    sendto(
+        fd.as_raw_fd(),
+        req,
+        &NetlinkAddr::new(0, 0),
+        MsgFlags::empty(),
+    )?;
+    let mut consistent = true;
+    let mut rbuf = vec![0u8; 256 * 1024];
+    loop {
+        let n = recv(fd.as_raw_fd(), &mut rbuf, MsgFlags::empty())?;
+        let mut data = rbuf.get(..n).unwrap_or_default();
+        while let Some(hdr) = data.get(..NLMSG_HDRLEN) {
+            let word = |at: usize| {
+                hdr.get(at..at + 4)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map_or(0, u32::from_ne_bytes)
+            };
+            let len = word(0) as usize;
+            let kind = (word(4) & 0xffff) as u16;
+            let flags = (word(4) >> 16) as u16;
+            let Some(msg) = data.get(..len).filter(|_| len >= NLMSG_HDRLEN) else {
+                break;
+            };
+            if word(8) == seq {
+                consistent &= flags & NLM_F_DUMP_INTR == 0;
+                match kind {
+                    NLMSG_DONE => return Ok(consistent),
+                    NLMSG_ERROR => {
+                        let code = msg
+                            .get(NLMSG_HDRLEN..NLMSG_HDRLEN + 4)
+                            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                            .map_or(0, i32::from_ne_bytes);
+                        if code != 0 {
+                            return Err(io::Error::from_raw_os_error(code.saturating_abs()));
+                        }
+                        return Ok(consistent);
+                    }
+                    _ => each(msg),
+                }
+            }
+            data = data.get((len + 3) & !3..).unwrap_or_default();
+        }
+    }
+}
+
 /// A batch handed to the blocking pool: its requests (sequence number, index in the op run).
 #[derive(Debug)]
 struct InFlight {
@@ -269,10 +325,6 @@ fn sysctl_path(key: &str) -> std::path::PathBuf {
         p.push(part);
     }
     p
-}
-
-fn proto_matches(p: RouteProtocol, ours: u8) -> bool {
-    u8::from(p) == ours
 }
 
 impl NetlinkDataplane {
@@ -421,6 +473,86 @@ impl NetlinkDataplane {
         Ok(out)
     }
 
+    /// Our routes of one family, dumped on the raw socket from the blocking pool: the
+    /// messages are parsed where they are received (no per-message channel), and routes of
+    /// other protocols are skipped from their header byte without being parsed. A dump the
+    /// kernel marks as interrupted (`NLM_F_DUMP_INTR`: the table changed meanwhile) is
+    /// repeated, up to three times.
+    async fn dump_routes(
+        &mut self,
+        family: AddressFamily,
+        names: Arc<BTreeMap<u32, String>>,
+    ) -> Result<Vec<Route>, DataplaneError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = RouteMessage::default();
+            req.header.address_family = family;
+            let mut msg = NetlinkMessage::from(RouteNetlinkMessage::GetRoute(req));
+            msg.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+            let seq = self.batch.next_seq();
+            msg.header.sequence_number = seq;
+            msg.finalize();
+            let mut buf = vec![0u8; msg.buffer_len()];
+            msg.serialize(&mut buf);
+            let fd = Arc::clone(&self.batch.fd);
+            let names = Arc::clone(&names);
+            let proto = self.config.protocol;
+            let task = tokio::task::spawn_blocking(move || {
+                let name_of = |i: u32| {
+                    names
+                        .get(&i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("#ifindex{i}"))
+                };
+                let mut routes = Vec::new();
+                let complete = dump_blocking(&fd, &buf, seq, |m| {
+                    // rtmsg.rtm_protocol: byte 5 after the 16-byte netlink header.
+                    if m.get(NLMSG_HDRLEN + 5) != Some(&proto) {
+                        return;
+                    }
+                    if let Ok(NetlinkMessage {
+                        payload: NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)),
+                        ..
+                    }) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(m)
+                    {
+                        routes.extend(parse_route(&r, &name_of));
+                    }
+                })?;
+                Ok::<_, io::Error>((complete, routes))
+            });
+            let (complete, routes) = task
+                .await
+                .map_err(|e| DataplaneError::Netlink {
+                    op: "read",
+                    object: "routes".into(),
+                    message: e.to_string(),
+                })?
+                .map_err(|source| match source.raw_os_error() {
+                    Some(errno) => DataplaneError::Kernel {
+                        op: "read",
+                        object: "routes".into(),
+                        errno,
+                        source,
+                    },
+                    None => DataplaneError::Io {
+                        what: "route dump".into(),
+                        source,
+                    },
+                })?;
+            if complete || attempt >= 3 {
+                if !complete {
+                    debug!(
+                        attempt,
+                        "route dump interrupted three times; using the last one"
+                    );
+                }
+                return Ok(routes);
+            }
+            debug!(attempt, "route dump interrupted, repeating it");
+        }
+    }
+
     /// The interface index of `name`, from the cache or asked from the kernel.
     async fn index_of(&mut self, name: &str, object: &str) -> Result<u32, DataplaneError> {
         if let Some(i) = self.indexes.get(name) {
@@ -541,22 +673,10 @@ impl NetlinkDataplane {
                 .insert(Address::new(link.clone(), net), owned);
         }
 
+        let names = Arc::new(names);
         for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-            let mut req = RouteMessage::default();
-            req.header.address_family = family;
-            let routes = self
-                .read(RouteNetlinkMessage::GetRoute(req), true, "routes")
-                .await?;
-            for m in routes {
-                let RouteNetlinkMessage::NewRoute(r) = m else {
-                    continue;
-                };
-                if !proto_matches(r.header.protocol, self.config.protocol) {
-                    continue;
-                }
-                if let Some(route) = parse_route(&r, &name_of) {
-                    state.routes.insert(route.key(), route);
-                }
+            for route in self.dump_routes(family, Arc::clone(&names)).await? {
+                state.routes.insert(route.key(), route);
             }
         }
 

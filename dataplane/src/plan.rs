@@ -198,25 +198,23 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>,
         .filter(|a| !existing.contains_key(a))
         .map(|a| Op::AddAddress(a.clone()));
 
-    // Routes through a deleted link disappear with it.
-    let routes: BTreeMap<_, &Route> = observed
+    // Routes through a deleted link disappear with it. (Looked up in place: no copy of the
+    // observed table, which may hold a million routes.)
+    let alive = |r: &&Route| !r.devices().any(|d| gone.contains(d));
+    let route_deletes = observed
         .routes
         .iter()
-        .filter(|(_, r)| !r.devices().any(|d| gone.contains(d)))
-        .map(|(k, r)| (*k, r))
-        .collect();
-    let route_deletes = routes
-        .iter()
-        .filter(|(k, _)| !desired.routes.contains_key(k))
-        .map(|(_, r)| Op::DeleteRoute((*r).clone()));
-    let route_adds = desired
-        .routes
-        .iter()
-        .filter_map(|(k, want)| match routes.get(k) {
-            None => Some(Op::AddRoute(want.clone())),
-            Some(have) if *have != want => Some(Op::ReplaceRoute(want.clone())),
-            Some(_) => None,
-        });
+        .filter(|(k, r)| alive(r) && !desired.routes.contains_key(k))
+        .map(|(_, r)| Op::DeleteRoute(r.clone()));
+    let route_adds =
+        desired
+            .routes
+            .iter()
+            .filter_map(|(k, want)| match observed.routes.get(k).filter(alive) {
+                None => Some(Op::AddRoute(want.clone())),
+                Some(have) if have != want => Some(Op::ReplaceRoute(want.clone())),
+                Some(_) => None,
+            });
 
     // Neighbours on a deleted link disappear with it.
     let neighs: BTreeMap<&NeighKey, &(Neigh, bool)> = observed

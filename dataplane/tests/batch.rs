@@ -1,6 +1,6 @@
-//! Batched route writes (issue 4) against the real kernel, in a fresh network namespace:
-//! 20 000 routes in one table, an idempotent second apply, deleting half of them, and error
-//! attribution inside a batch.
+//! Batched route, neighbour and FDB writes (issue 4) against the real kernel, in a fresh
+//! network namespace: 20 000 routes in one table, an idempotent second apply, deleting half of
+//! them, and error attribution inside a batch (routes; FDB entries and neighbours).
 //!
 //! Needs root, `ip` (iproute2) and the veth driver; a missing prerequisite fails the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -9,7 +9,10 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 use dataplane::netlink::NetlinkDataplane;
-use dataplane::{ApplyReport, Dataplane, DataplaneError, DesiredState, NextHop, Route};
+use dataplane::{
+    ApplyReport, Dataplane, DataplaneError, DesiredState, Fdb, Link, LinkKind, MacAddr, Neigh,
+    NextHop, Route,
+};
 use ipnet::{IpNet, Ipv4Net};
 use serde_json::Value;
 
@@ -154,4 +157,76 @@ fn a_failure_inside_a_batch_names_its_route_and_does_not_hang() {
 
 fn libc_enetunreach() -> i32 {
     101
+}
+
+/// A VXLAN device (IPv4 VTEP) on a bridge, 3000 remote MACs with their neighbours.
+fn evpn_entries(bad: bool) -> DesiredState {
+    let mut d = DesiredState::new();
+    d.add_link(Link::new("br0", LinkKind::Bridge).up());
+    d.add_link(
+        Link::new(
+            "vx0",
+            LinkKind::Vxlan {
+                vni: 100,
+                local: Some("198.18.0.1".parse().unwrap()),
+                dev: None,
+                dstport: 4789,
+                learning: false,
+            },
+        )
+        .with_master("br0")
+        .up(),
+    );
+    for i in 0..3000u32 {
+        let [_, _, hi, lo] = i.to_be_bytes();
+        let mac = MacAddr([2, 0, 0, 1, hi, lo]);
+        let vtep = IpAddr::V4(Ipv4Addr::new(198, 19, hi, lo));
+        d.add_fdb(Fdb::unicast("vx0", mac, vtep));
+        d.add_neigh(Neigh::new(
+            "br0",
+            IpAddr::V4(Ipv4Addr::from(0xc000_0001 + i)), // 192.0.0.1 + i
+            mac,
+        ));
+    }
+    if bad {
+        // An IPv6 VTEP on an IPv4 VXLAN device: the kernel answers EAFNOSUPPORT. Its MAC sorts
+        // in the middle of the FDB run, so it fails inside a batch, after other requests.
+        d.add_fdb(Fdb::unicast(
+            "vx0",
+            MacAddr([2, 0, 0, 1, 5, 0x80]),
+            "2001:db8::1".parse().unwrap(),
+        ));
+    }
+    d
+}
+
+#[test]
+fn a_failure_inside_an_fdb_batch_names_its_entry_and_the_rest_converges() {
+    let ns = uplinked("fdb-error");
+    let err = ns.apply(&evpn_entries(true)).unwrap_err();
+    match &err {
+        DataplaneError::Kernel {
+            op, object, errno, ..
+        } => {
+            assert_eq!(*op, "add fdb", "{err}");
+            assert_eq!(
+                object, "fdb 02:00:00:01:05:80 dst 2001:db8::1 on vx0",
+                "{err}"
+            );
+            assert_eq!(*errno, 97, "EAFNOSUPPORT expected: {err}");
+        }
+        other => panic!("expected a kernel error, got {other}"),
+    }
+    // The neighbours (written before the FDB run) and the FDB entries sent with the failing
+    // one are in; the good state converges and then stays put.
+    let good = evpn_entries(false);
+    let r = ns.apply(&good).unwrap();
+    assert!(
+        r.fdb.created < 3000,
+        "entries before the failure were kept: {r:?}"
+    );
+    let cur = ns.run(|| async { NetlinkDataplane::new().unwrap().current().await.unwrap() });
+    assert_eq!(cur.fdb.len(), 3000);
+    assert_eq!(cur.neighbours.len(), 3000);
+    assert!(ns.apply(&good).unwrap().is_noop());
 }
