@@ -1,6 +1,6 @@
 //! The dataplane in a kernel with VRF (the host's has none), through `vm/run.sh`:
 //! - `openperouter_layouts_applied_and_checked_in_vm`: `dataplane/examples/apply_layout.rs`
-//!   applies a sample node (namespace sysctls, IPv4 and IPv6 VTEPs, L3VNI with host session,
+//!   applies a sample node (VRF tables allocated lowest-free, namespace sysctls, IPv4 and IPv6 VTEPs, L3VNI with host session,
 //!   L2VNI with routing domain + gateway, L3VNI over the IPv6 VTEP with the opt-in unreachable
 //!   default, SRv6 L3VPN with its End.DT46 SID, L3Passthrough) twice into fresh namespaces;
 //!   `vm/tests/layouts.sh` checks every object against the reference with `ip -d -j` (VRF

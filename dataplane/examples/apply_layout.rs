@@ -4,16 +4,20 @@
 //! apply_layout ROUTER_NETNS HOST_NETNS     # names under /run/netns (or absolute paths)
 //! ```
 //!
+//! VRF tables are allocated as OpenPERouter does (lowest free ≥ 1, existing VRFs keep theirs)
+//! from the VRFs found in ROUTER_NETNS, in the order red, green, blue, and printed as
+//! `TABLES red=N green=N blue=N`.
+//!
 //! The layout (node index 0, underlay MTU 1500):
 //! - the namespace: `lo` up, the sysctls of §2.5.1 including the SRv6 ones;
 //! - VTEPs 100.65.0.0/32 and fd00:65::/128 on `lo`;
-//! - L3VNI `red`, VNI 100, table 1001, host session localCIDR 192.169.10.0/24 + 2001:db8:1::/64;
+//! - L3VNI `red`, VNI 100, host session localCIDR 192.169.10.0/24 + 2001:db8:1::/64;
 //! - L2VNI 110, routing domain `red`, gateway 192.171.24.1/24, host master LinuxBridge Managed;
-//! - L3VNI `green`, VNI 200, table 1003, over the IPv6 VTEP, no host session, with the opt-in
+//! - L3VNI `green`, VNI 200, over the IPv6 VTEP, no host session, with the opt-in
 //!   `unreachable default` (IPv4 and IPv6, metric 4278198272);
-//! - L3VPN `blue`, rdAssignedNumber 200, table 1002, host session localCIDR 192.169.20.0/24,
-//!   and its SRv6 SID `fd00:0:32::100/128 encap seg6local action End.DT46 vrftable 1002 dev
-//!   blue` (what FRR installs for a per-VRF SID);
+//! - L3VPN `blue`, rdAssignedNumber 200, host session localCIDR 192.169.20.0/24,
+//!   and its SRv6 SID `fd00:0:32::100/128 encap seg6local action End.DT46 vrftable <blue's table>
+//!   dev blue` (what FRR installs for a per-VRF SID);
 //! - L3Passthrough, localCIDR 192.169.11.0/24.
 //!
 //! The router half is applied by a dataplane in ROUTER_NETNS (it creates the veths, with their
@@ -26,6 +30,7 @@
 //! `SECOND_APPLY_WRITES=<n>` (the total writes of the second pass). Exits 1 on any error.
 #![allow(clippy::print_stdout)]
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -36,7 +41,17 @@ use dataplane::{ApplyReport, Dataplane, DesiredState, Encap, NextHop, Route, Seg
 use ipnet::IpNet;
 use nix::sched::{setns, CloneFlags};
 
-fn sample(router_ns: &str, host_ns: &str) -> Result<Fragment, String> {
+fn sample(
+    router_ns: &str,
+    host_ns: &str,
+    tables: &BTreeMap<String, u32>,
+) -> Result<Fragment, String> {
+    let table = |vrf: &str| {
+        tables
+            .get(vrf)
+            .copied()
+            .ok_or_else(|| format!("no table for {vrf}"))
+    };
     let ns = Namespaces {
         host: Some(host_ns.to_string()),
         router: Some(router_ns.to_string()),
@@ -58,8 +73,16 @@ fn sample(router_ns: &str, host_ns: &str) -> Result<Fragment, String> {
         node_index,
     };
     f.merge(
-        layout::l3vni("red", 100, 1001, vtep, Some(&red), underlay_mtu, &ns)
-            .map_err(|e| e.to_string())?,
+        layout::l3vni(
+            "red",
+            100,
+            table("red")?,
+            vtep,
+            Some(&red),
+            underlay_mtu,
+            &ns,
+        )
+        .map_err(|e| e.to_string())?,
     );
     f.merge(
         layout::l2vni(
@@ -74,21 +97,31 @@ fn sample(router_ns: &str, host_ns: &str) -> Result<Fragment, String> {
         .map_err(|e| e.to_string())?,
     );
     f.merge(
-        layout::l3vni("green", 200, 1003, vtep6, None, underlay_mtu, &ns)
-            .map_err(|e| e.to_string())?,
+        layout::l3vni(
+            "green",
+            200,
+            table("green")?,
+            vtep6,
+            None,
+            underlay_mtu,
+            &ns,
+        )
+        .map_err(|e| e.to_string())?,
     );
-    f.merge(layout::vrf_unreachable_default(1003));
+    f.merge(layout::vrf_unreachable_default(table("green")?));
     let blue = HostSession {
         local_cidrs: vec![net("192.169.20.0/24")?],
         node_index,
     };
     f.merge(
-        layout::l3vpn("blue", 200, 1002, Some(&blue), underlay_mtu, &ns)
+        layout::l3vpn("blue", 200, table("blue")?, Some(&blue), underlay_mtu, &ns)
             .map_err(|e| e.to_string())?,
     );
     f.router.add_route(
         Route::unicast(254, net("fd00:0:32::100/128")?, vec![NextHop::dev("blue")]).with_encap(
-            Encap::Seg6Local(Seg6LocalAction::EndDt46 { vrf_table: 1002 }),
+            Encap::Seg6Local(Seg6LocalAction::EndDt46 {
+                vrf_table: table("blue")?,
+            }),
         ),
     );
     let pt = HostSession {
@@ -97,6 +130,29 @@ fn sample(router_ns: &str, host_ns: &str) -> Result<Fragment, String> {
     };
     f.merge(layout::passthrough(&pt, &ns).map_err(|e| e.to_string())?);
     Ok(f)
+}
+
+/// The VRFs of netns `ns` with their tables.
+fn vrf_tables_in(ns: &str) -> Result<BTreeMap<String, u32>, String> {
+    let path = if ns.starts_with('/') {
+        ns.to_string()
+    } else {
+        format!("/run/netns/{ns}")
+    };
+    std::thread::spawn(move || {
+        let file = File::open(&path).map_err(|e| format!("open {path}: {e}"))?;
+        setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| format!("setns {path}: {e}"))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        rt.block_on(async {
+            let mut dp = NetlinkDataplane::new().map_err(|e| e.to_string())?;
+            dp.vrf_tables().await.map_err(|e| e.to_string())
+        })
+    })
+    .join()
+    .map_err(|_| "thread panicked".to_string())?
 }
 
 /// Applies `desired` from a thread inside netns `ns`.
@@ -129,7 +185,14 @@ fn run() -> Result<usize, String> {
     let [router_ns, host_ns] = args.as_slice() else {
         return Err("usage: apply_layout ROUTER_NETNS HOST_NETNS".into());
     };
-    let f = sample(router_ns, host_ns)?;
+    let in_use = vrf_tables_in(router_ns)?;
+    let tables = layout::allocate_vrf_tables(&in_use, ["red", "green", "blue"]);
+    let shown: Vec<String> = ["red", "green", "blue"]
+        .iter()
+        .map(|v| format!("{v}={}", tables.get(*v).copied().unwrap_or(0)))
+        .collect();
+    println!("TABLES {}", shown.join(" "));
+    let f = sample(router_ns, host_ns, &tables)?;
     let mut second = 0;
     for pass in 1..=2 {
         let r = apply_in(router_ns, f.router.clone())?;

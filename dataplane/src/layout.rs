@@ -44,6 +44,7 @@
 //! underlay devices and the L2VNI BridgeRefresher; moving the underlay NICs (group 4242) is
 //! [`crate::underlay`].
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -214,6 +215,35 @@ pub fn host_side_ip(local_cidr: IpNet, node_index: u32) -> Result<IpNet, LayoutE
 /// address).
 pub fn vtep_ip(tunnel_cidr: IpNet, node_index: u32) -> Result<IpAddr, LayoutError> {
     host(tunnel_cidr, u128::from(node_index))
+}
+
+/// VRF routing tables as OpenPERouter allocates them (§2.2): a VRF that exists keeps its
+/// table; a new one gets the lowest table ≥ 1 that no VRF of the namespace uses (`in_use`:
+/// every VRF device there, ours or not, with its table), in the order given. The kernel's
+/// reserved tables (253 default, 254 main, 255 local) are skipped. Not deterministic across
+/// nodes, exactly like OpenPERouter: it depends on what each namespace already holds.
+pub fn allocate_vrf_tables<'a>(
+    in_use: &BTreeMap<String, u32>,
+    vrfs: impl IntoIterator<Item = &'a str>,
+) -> BTreeMap<String, u32> {
+    let mut used: BTreeSet<u32> = in_use.values().copied().collect();
+    let mut out = BTreeMap::new();
+    let mut next = 1u32;
+    for vrf in vrfs {
+        if let Some(t) = in_use.get(vrf) {
+            out.insert(vrf.to_owned(), *t);
+            continue;
+        }
+        if out.contains_key(vrf) {
+            continue;
+        }
+        while used.contains(&next) || (253..=255).contains(&next) {
+            next = next.saturating_add(1);
+        }
+        used.insert(next);
+        out.insert(vrf.to_owned(), next);
+    }
+    out
 }
 
 /// The router ID: `Host(routerIDCIDR, idx + 1)`.
@@ -537,6 +567,21 @@ mod tests {
         assert_eq!(router_id(net("10.0.0.0/24"), 1).unwrap(), ip("10.0.0.2"));
         assert!(host(net("10.0.0.0/24"), 256).is_err());
         assert_eq!(host(net("::/0"), 5).unwrap(), ip("::5"));
+    }
+
+    #[test]
+    fn vrf_tables_lowest_free_existing_kept() {
+        let none = BTreeMap::new();
+        let t = allocate_vrf_tables(&none, ["red", "green", "blue"]);
+        assert_eq!((t["red"], t["green"], t["blue"]), (1, 2, 3));
+        // A foreign VRF holds 2; red already exists with 5.
+        let in_use = BTreeMap::from([("other".to_owned(), 2), ("red".to_owned(), 5)]);
+        let t = allocate_vrf_tables(&in_use, ["red", "green", "blue", "green"]);
+        assert_eq!((t["red"], t["green"], t["blue"]), (5, 1, 3));
+        assert_eq!(t.len(), 3);
+        // The reserved tables are skipped.
+        let full: BTreeMap<String, u32> = (1..=252).map(|i| (format!("v{i}"), i)).collect();
+        assert_eq!(allocate_vrf_tables(&full, ["x"])["x"], 256);
     }
 
     #[test]

@@ -141,6 +141,11 @@ impl MemoryDataplane {
                 if let Some(Some(master)) = &change.master {
                     self.require_link(&object, master)?;
                 }
+                let old_master = self
+                    .state
+                    .links
+                    .get(&change.name)
+                    .and_then(|l| l.link.master.clone());
                 let Some(l) = self.state.links.get_mut(&change.name) else {
                     return Err(DataplaneError::MissingLink {
                         object,
@@ -153,6 +158,7 @@ impl MemoryDataplane {
                 if let Some(master) = &change.master {
                     l.link.master.clone_from(master);
                 }
+                let cycled = change.master.is_some();
                 if let Some(up) = change.up {
                     l.link.up = up;
                 }
@@ -169,6 +175,21 @@ impl MemoryDataplane {
                     l.link.port.neigh_suppress = Some(v);
                 }
                 l.owned |= change.mark_owned;
+                // Like the kernel: a link entering or leaving a VRF is cycled and loses its
+                // IPv6 addresses.
+                let vrf_involved = |name: &Option<String>| {
+                    name.as_ref()
+                        .and_then(|n| self.state.links.get(n))
+                        .is_some_and(|m| matches!(m.link.kind, crate::model::LinkKind::Vrf { .. }))
+                };
+                if cycled
+                    && (vrf_involved(&change.master.clone().flatten()) || vrf_involved(&old_master))
+                {
+                    let name = change.name.clone();
+                    self.state
+                        .addresses
+                        .retain(|a, _| a.link != name || a.addr.addr().is_ipv4());
+                }
             }
             Op::AddAddress(a) => {
                 self.require_link(&format!("address {} on {}", a.addr, a.link), &a.link)?;

@@ -357,6 +357,20 @@ impl NetlinkDataplane {
         })
     }
 
+    /// Every VRF device of the namespace, ours or not, with its table (the input of
+    /// [`crate::layout::allocate_vrf_tables`]).
+    pub async fn vrf_tables(&mut self) -> Result<BTreeMap<String, u32>, DataplaneError> {
+        let observed = self.observe().await?;
+        Ok(observed
+            .links
+            .into_iter()
+            .filter_map(|(name, l)| match l.link.kind {
+                LinkKind::Vrf { table } => Some((name, table)),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Current values of `keys` (missing ones are left out: a per-device key whose device
     /// does not exist yet reads as absent, and is then written after the links).
     fn read_sysctls<'a>(
@@ -1385,12 +1399,13 @@ impl NetlinkDataplane {
                     .push(AddressAttribute::Protocol(AddressProtocol::from(
                         self.config.protocol,
                     )));
+                // EEXIST: an IPv4 address that survived a master change (see `plan`).
                 self.write(
                     RouteNetlinkMessage::NewAddress(msg),
                     CREATE,
                     "add address",
                     &object,
-                    &[],
+                    &[libc::EEXIST],
                 )
                 .await
             }

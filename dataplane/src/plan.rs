@@ -192,10 +192,22 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>,
         .iter()
         .filter(|(a, owned)| **owned && !desired.addresses.contains(**a))
         .map(|(a, _)| Op::DeleteAddress((*a).clone()));
+    // Enslaving a link to a VRF (or releasing it) makes the kernel cycle it and drop its IPv6
+    // addresses: those of a link whose master changes are added again after the change
+    // (IPv4 ones survive; an address that did survive answers EEXIST, which is benign).
+    let remastered: BTreeSet<String> = link_ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::ModifyLink(c) if c.master.is_some() => Some(c.name.clone()),
+            _ => None,
+        })
+        .collect();
     let addr_adds = desired
         .addresses
         .iter()
-        .filter(|a| !existing.contains_key(a))
+        .filter(|a| {
+            !existing.contains_key(a) || (a.addr.addr().is_ipv6() && remastered.contains(&a.link))
+        })
         .map(|a| Op::AddAddress(a.clone()));
 
     // Routes through a deleted link disappear with it. (Looked up in place: no copy of the
@@ -586,6 +598,31 @@ mod tests {
             }
         );
         assert!(c.mtu.is_none() && c.master.is_none() && c.up.is_none());
+    }
+
+    #[test]
+    fn ipv6_addresses_of_a_remastered_link_are_added_again() {
+        let vrf = Link::new("red", LinkKind::Vrf { table: 1 });
+        let veth = Link::new("pe", LinkKind::Bridge);
+        let mut o = observed(&[(&vrf, 2, true), (&veth, 3, true)]);
+        let v4 = Address::new("pe", "192.0.2.1/24".parse().unwrap());
+        let v6 = Address::new("pe", "2001:db8::1/64".parse().unwrap());
+        o.addresses.insert(v4.clone(), true);
+        o.addresses.insert(v6.clone(), true);
+        let mut d = DesiredState::new();
+        d.add_link(vrf.clone());
+        d.add_link(veth.clone().with_master("red"));
+        d.add_address(v4.clone());
+        d.add_address(v6.clone());
+        let ops = plan(&d, &o).unwrap();
+        assert!(
+            matches!(ops.as_slice(), [Op::ModifyLink(c), Op::AddAddress(a)] if c.name == "pe" && *a == v6),
+            "{ops:?}"
+        );
+        // Without a master change nothing is added.
+        let mut same = d.clone();
+        same.add_link(veth.clone());
+        assert_eq!(plan(&same, &o).ok(), Some(vec![]));
     }
 
     #[test]
