@@ -1,5 +1,13 @@
 //! EVPN and L3VPN semantics (VRF and MAC-VRF tables, RD/RT import and export, type 2/3/5 and
-//! VPNv4/v6 translation between host sessions and the fabric).
+//! VPNv4/v6 translation between host sessions and the fabric). Sans I/O: the daemon feeds it
+//! routes and kernel events and applies what it returns (BGP routes to originate or withdraw,
+//! `dataplane` desired-state fragments).
 //!
-//! Not implemented yet: this crate is reserved by the workspace layout (DESIGN.md) and is
-//! built under issue 5. It holds no code so that nothing here can be mistaken for a feature.
+//! Issue 5, in progress: [`rt`] (route distinguishers and targets), [`config`] (the node's
+//! VTEP, L3VNIs and L2VNIs).
+
+pub mod config;
+pub mod rt;
+pub mod type2;
+pub mod type3;
+pub mod type5;
