@@ -34,6 +34,13 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+mod overlay;
+
+pub use overlay::{
+    HostMasterConfig, L2VniConfig, L3VniConfig, Overlay, TunnelEndpoint, VtepFamily,
+    DEFAULT_VXLAN_PORT,
+};
+
 /// The BGP port, used for the listener and for neighbours without `port`.
 pub const DEFAULT_PORT: u16 = 179;
 /// Hold time when `holdTimeSeconds` is not set (FRR's default).
@@ -106,6 +113,8 @@ pub struct Config {
     /// `exportPolicy` uses [`Policy::accept_all`] (OpenPERouter's `allowall`).
     #[serde(serialize_with = "serialize_policies")]
     pub policies: BTreeMap<String, Arc<Policy>>,
+    /// The overlay: VTEP CIDRs, L3VNIs, L2VNIs (`tunnelEndpoint`, `l3vnis`, `l2vnis`, `evpn`).
+    pub overlay: Overlay,
 }
 
 /// The listener.
@@ -643,6 +652,10 @@ struct RawConfig {
     policies: Option<Vec<RawPolicy>>,
     node_index: Option<i64>,
     networks: Option<Vec<String>>,
+    tunnel_endpoint: Option<overlay::RawTunnelEndpoint>,
+    evpn: Option<overlay::RawEvpn>,
+    l3vnis: Option<Vec<overlay::RawL3Vni>>,
+    l2vnis: Option<Vec<overlay::RawL2Vni>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1178,6 +1191,16 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     }
     networks.sort();
     networks.dedup();
+    let overlay = overlay::overlay(
+        &mut e,
+        overlay::RawOverlay {
+            tunnel_endpoint: raw.tunnel_endpoint,
+            evpn: raw.evpn,
+            l3vnis: raw.l3vnis,
+            l2vnis: raw.l2vnis,
+        },
+        node_index.unwrap_or(0),
+    );
     if let (Some(hs), Some(idx), Some(local)) = (&passthrough, node_index, asn) {
         for (family, host) in passthrough_hosts(hs, idx) {
             if let Some((i, _)) = targets
@@ -1220,6 +1243,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
                 policies,
                 node_index,
                 networks,
+                overlay,
             })
         }
         // Every `None` above pushed an error, so this is unreachable; keep it an error anyway.
