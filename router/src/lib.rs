@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod decode;
+pub mod overlay;
 pub mod show;
 pub mod text;
 pub mod unnumbered;

@@ -43,6 +43,15 @@ struct Args {
     /// Log filter when RUST_LOG is unset (e.g. info, debug, bgp=debug).
     #[arg(long, default_value = "info")]
     log_level: String,
+    /// Program this node's kernel layout (VTEP, VRFs, bridges, VXLANs, veths, sysctls) in the
+    /// namespace perouterd runs in, with the host legs of the veths in this namespace (a name
+    /// under /run/netns, or a path such as /proc/1/ns/net). Without it perouterd leaves the
+    /// kernel alone.
+    #[arg(long)]
+    host_netns: Option<String>,
+    /// The underlay MTU: host veths get this − 50 (OpenPERouter's rule) when above 1280.
+    #[arg(long, requires = "host_netns")]
+    underlay_mtu: Option<u32>,
 }
 
 fn enter_netns(name: &str) -> anyhow::Result<()> {
@@ -86,6 +95,12 @@ fn main() -> anyhow::Result<()> {
         metrics: args.metrics,
         watch_interval: (args.watch_seconds > 0).then(|| Duration::from_secs(args.watch_seconds)),
         state_dir: args.state_dir,
+        kernel: args
+            .host_netns
+            .map(|host_netns| daemon::kernel::KernelOptions {
+                host_netns,
+                underlay_mtu: args.underlay_mtu,
+            }),
     };
     // SIGTERM and SIGINT are handled by the daemon, which closes sessions as configured
     // (graceful restart or Cease) before `run` returns.

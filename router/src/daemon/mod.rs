@@ -14,6 +14,7 @@
 //! room (backpressure without unbounded memory).
 
 mod http;
+pub mod kernel;
 mod views;
 
 use std::collections::{BTreeMap, HashMap};
@@ -56,6 +57,8 @@ pub struct Options {
     /// Where the graceful-restart marker lives: written when the daemon stops with graceful
     /// restart on, read at start to know it is restarting (R bit, deferred advertisement).
     pub state_dir: PathBuf,
+    /// Program the node's kernel layout (`None`: perouterd leaves the kernel alone).
+    pub kernel: Option<kernel::KernelOptions>,
 }
 
 /// What the actor is told.
@@ -197,9 +200,14 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         let _ = t.send(Input::Terminate(reply)).await;
     });
 
+    let kernel = opts
+        .kernel
+        .clone()
+        .map(|k| kernel::spawn(k, Arc::new(config.clone())));
     let restarting = restart_marker(&opts.state_dir, &config);
     let mut actor = Actor::new(config, opts.config_path.clone(), listeners, tx);
     actor.state_dir = opts.state_dir.clone();
+    actor.kernel = kernel;
     if restarting {
         tracing::info!("graceful restart: restarting speaker (R bit set, advertisement deferred until End-of-RIB)");
         actor.restarting = true;
@@ -395,6 +403,8 @@ struct Actor {
     terminated: bool,
     /// Prefixes originated now (`Config::originated`).
     originated: Vec<ipnet::IpNet>,
+    /// The kernel task's configuration channel, when it runs.
+    kernel: Option<tokio::sync::watch::Sender<Arc<Config>>>,
 }
 
 fn rib_config(c: &Config) -> RibConfig {
@@ -585,6 +595,7 @@ impl Actor {
             state_dir: PathBuf::from("/run/perouterd"),
             terminated: false,
             originated: Vec::new(),
+            kernel: None,
         }
     }
 
@@ -1332,7 +1343,13 @@ impl Actor {
                         }
                     },
                 };
-                json(&self.reload(new))
+                let report = self.reload(new);
+                if let Some(k) = &self.kernel {
+                    if !report.unchanged {
+                        k.send_replace(Arc::new(self.config.clone()));
+                    }
+                }
+                json(&report)
             }
             Request::Reset(addr) => match self.find(&addr) {
                 Some(id) => {

@@ -468,27 +468,36 @@ pub struct Perouterd {
     pub config: PathBuf,
     pub socket: PathBuf,
     pub ns: String,
+    /// Extra command-line arguments (kept for `start_again`).
+    pub extra: Vec<String>,
 }
 
 impl Perouterd {
     pub fn start(ns: &Netns, yaml: &str) -> Perouterd {
+        Perouterd::start_with_args(ns, yaml, &[])
+    }
+
+    /// Starts perouterd with extra command-line arguments.
+    pub fn start_with_args(ns: &Netns, yaml: &str, extra: &[&str]) -> Perouterd {
         let dir = Scratch::new("perouterd");
         let config = dir.0.join("perouterd.yaml");
         std::fs::write(&config, yaml).unwrap();
         let socket = dir.0.join("api.sock");
-        let proc = Perouterd::spawn(&ns.name, &dir.0, &config, &socket);
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        let proc = Perouterd::spawn(&ns.name, &dir.0, &config, &socket, &extra);
         let mut p = Perouterd {
             proc,
             dir,
             config,
             socket,
             ns: ns.name.clone(),
+            extra,
         };
         p.wait_api();
         p
     }
 
-    fn spawn(ns: &str, dir: &Path, config: &Path, socket: &Path) -> Proc {
+    fn spawn(ns: &str, dir: &Path, config: &Path, socket: &Path, extra: &[String]) -> Proc {
         // Tests reload explicitly unless they ask for the file watcher (PLAB_WATCH_SECONDS).
         fn watch_seconds() -> u64 {
             std::env::var("PLAB_WATCH_SECONDS")
@@ -505,7 +514,8 @@ impl Perouterd {
             .arg("--state-dir")
             .arg(dir)
             .args(["--watch-seconds", &watch_seconds().to_string()])
-            .args(["--log-level", "debug"]);
+            .args(["--log-level", "debug"])
+            .args(extra);
         // Append: a restarted daemon keeps the earlier log.
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -545,7 +555,13 @@ impl Perouterd {
 
     /// Starts the daemon again with the same files (configuration, state directory).
     pub fn start_again(&mut self) {
-        self.proc = Perouterd::spawn(&self.ns, &self.dir.0, &self.config, &self.socket);
+        self.proc = Perouterd::spawn(
+            &self.ns,
+            &self.dir.0,
+            &self.config,
+            &self.socket,
+            &self.extra,
+        );
         self.wait_api();
     }
 

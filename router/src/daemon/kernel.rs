@@ -1,0 +1,127 @@
+//! The kernel task: programs this node's layout (`crate::overlay::node_layout`) into the
+//! router namespace (the one perouterd runs in) and the host namespace, with
+//! `dataplane::netlink::NetlinkDataplane`, at start and after every configuration change.
+//!
+//! It owns its dataplanes and receives configurations on a `watch` channel (only the latest
+//! matters). An apply that fails is logged and retried every [`RETRY`] until it succeeds or
+//! a new configuration arrives. A restart adopts what the previous run left (the reconciler
+//! writes nothing when nothing changed), so forwarding is not disturbed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dataplane::layout::Namespaces;
+use dataplane::netlink::NetlinkDataplane;
+use dataplane::netns::NetnsHandle;
+use dataplane::{ApplyReport, Dataplane, DesiredState};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::overlay::node_layout;
+
+/// Delay before an apply that failed is tried again.
+pub const RETRY: Duration = Duration::from_secs(5);
+
+/// Where the kernel task programs.
+#[derive(Debug, Clone)]
+pub struct KernelOptions {
+    /// The host namespace (a name under `/run/netns` or a path such as `/proc/1/ns/net`):
+    /// where the host legs of the veths go.
+    pub host_netns: String,
+    /// The underlay MTU (veth MTUs are this − 50 when above 1280); `None` leaves them alone.
+    pub underlay_mtu: Option<u32>,
+}
+
+/// What one apply did, for the log.
+#[derive(Debug, Clone, Copy)]
+struct Applied {
+    router: ApplyReport,
+    host: ApplyReport,
+}
+
+/// Starts the task in the current (router) namespace; send configurations on the returned
+/// channel.
+pub fn spawn(opts: KernelOptions, first: Arc<Config>) -> watch::Sender<Arc<Config>> {
+    let (tx, rx) = watch::channel(first);
+    tokio::spawn(run(opts, rx));
+    tx
+}
+
+fn host_path(name: &str) -> String {
+    if name.starts_with('/') {
+        name.to_owned()
+    } else {
+        format!("/run/netns/{name}")
+    }
+}
+
+async fn run(opts: KernelOptions, mut rx: watch::Receiver<Arc<Config>>) {
+    let mut router = match NetlinkDataplane::new() {
+        Ok(dp) => dp,
+        Err(e) => {
+            tracing::error!(error = %e, "kernel task: cannot open netlink; the layout is not programmed");
+            return;
+        }
+    };
+    loop {
+        let config = rx.borrow_and_update().clone();
+        match apply(&opts, &mut router, &config).await {
+            Ok(a) => {
+                if a.router.is_noop() && a.host.is_noop() {
+                    tracing::info!("kernel layout already in place");
+                } else {
+                    tracing::info!(
+                        router_writes = a.router.writes,
+                        host_writes = a.host.writes,
+                        links_created = a.router.links.created + a.host.links.created,
+                        links_changed = a.router.links.updated + a.host.links.updated,
+                        links_deleted = a.router.links.deleted + a.host.links.deleted,
+                        "kernel layout applied"
+                    );
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?RETRY, "kernel layout not applied");
+                tokio::select! {
+                    changed = rx.changed() => if changed.is_err() { return },
+                    () = tokio::time::sleep(RETRY) => {}
+                }
+            }
+        }
+    }
+}
+
+async fn apply(
+    opts: &KernelOptions,
+    router: &mut NetlinkDataplane,
+    config: &Config,
+) -> anyhow::Result<Applied> {
+    let host = host_path(&opts.host_netns);
+    let in_use = router.vrf_tables().await?;
+    let ns = Namespaces {
+        host: Some(host.clone()),
+        router: None,
+    };
+    let layout = node_layout(config, &in_use, &ns, opts.underlay_mtu)?;
+    // Router side first: it creates the veths, with their host legs in the host namespace.
+    let r = router.apply(&layout.fragment.router).await?;
+    let h = apply_in(host, layout.fragment.host).await?;
+    Ok(Applied { router: r, host: h })
+}
+
+/// Applies `desired` from a thread inside namespace `path`.
+async fn apply_in(path: String, desired: DesiredState) -> anyhow::Result<ApplyReport> {
+    let report = tokio::task::spawn_blocking(move || {
+        let ns = NetnsHandle::open(&path)?;
+        let r = ns.run_async(|| async move {
+            let mut dp = NetlinkDataplane::new()?;
+            dp.apply(&desired).await
+        })?;
+        anyhow::Ok(r?)
+    })
+    .await??;
+    Ok(report)
+}

@@ -1,0 +1,280 @@
+//! From the configuration to this node's kernel layout (`dataplane::layout`) and EVPN
+//! configuration (`evpn::config`): what OpenPERouter's controller derives from its CRDs.
+//!
+//! Pure: the caller supplies the VRF tables already in use in the router namespace (so that
+//! existing VRFs keep their tables, reference §2.2) and applies the result.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use dataplane::layout::{self, Fragment, HostMaster, LayoutError, Namespaces};
+use dataplane::{LinkKind, MacAddr};
+use evpn::config::{EvpnConfig, VniSpec, Vtep};
+use ipnet::IpNet;
+
+use crate::config::{Config, HostMasterConfig, HostSession};
+
+/// The node's kernel layout and EVPN configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLayout {
+    /// Objects in the router namespace and in the host namespace.
+    pub fragment: Fragment,
+    /// VRF tables by VRF name.
+    pub tables: BTreeMap<String, u32>,
+    /// The EVPN view (RDs, RTs, VTEP, router MAC); `None` without a tunnel endpoint.
+    pub evpn: Option<EvpnConfig>,
+}
+
+/// Why a layout cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum OverlayError {
+    /// An address formula or a name is out of bounds.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// A VNI needs a VTEP of a family the tunnel endpoint does not have (the configuration
+    /// validation prevents this; kept as an error rather than a panic).
+    #[error("VNI {vni}: no {family} VTEP for node index {node_index}")]
+    NoVtep {
+        /// The VNI.
+        vni: u32,
+        /// "IPv4" or "IPv6".
+        family: &'static str,
+        /// The node index.
+        node_index: u32,
+    },
+}
+
+/// This node's router MAC: `02:00` + the last four octets of the VTEP address. Stable across
+/// restarts and distinct per node (the VTEPs are), locally administered, unicast; the same
+/// for every L3VNI, because peers keep one router MAC per VTEP (`bgp-evpn-wire.md` pitfall 12).
+pub fn router_mac(vtep: IpAddr) -> MacAddr {
+    let [a, b, c, d] = match vtep {
+        IpAddr::V4(v4) => v4.octets(),
+        IpAddr::V6(v6) => {
+            let o = v6.octets();
+            [o[12], o[13], o[14], o[15]]
+        }
+    };
+    MacAddr([0x02, 0x00, a, b, c, d])
+}
+
+fn session(hs: &HostSession, node_index: u32) -> layout::HostSession {
+    layout::HostSession {
+        local_cidrs: hs
+            .local_cidr_v4
+            .map(IpNet::V4)
+            .into_iter()
+            .chain(hs.local_cidr_v6.map(IpNet::V6))
+            .collect(),
+        node_index,
+    }
+}
+
+/// Sets the UDP port of VXLAN device `vni<vni>` in `f` (the layouts use the default 4789).
+fn set_port(f: &mut Fragment, vni: u32, port: u16) {
+    if let Some(link) = f.router.links.get_mut(&format!("vni{vni}")) {
+        if let LinkKind::Vxlan { dstport, .. } = &mut link.kind {
+            *dstport = port;
+        }
+    }
+}
+
+/// The node layout of `config`: the namespace (sysctls, `lo` up), the VTEPs, the
+/// passthrough veth, every L3VNI (VRF with a table allocated lowest-free around `in_use`,
+/// `br-pe-<VNI>` with the router MAC, `vni<VNI>`, host veth) and every L2VNI.
+/// `ns.host` is where the host legs go, as seen from the router namespace.
+pub fn node_layout(
+    config: &Config,
+    in_use: &BTreeMap<String, u32>,
+    ns: &Namespaces,
+    underlay_mtu: Option<u32>,
+) -> Result<NodeLayout, OverlayError> {
+    let o = &config.overlay;
+    let idx = config.node_index;
+    let vtep_of = |v6: bool, vni: u32| {
+        o.tunnel_endpoint.vtep(v6, idx).ok_or(OverlayError::NoVtep {
+            vni,
+            family: if v6 { "IPv6" } else { "IPv4" },
+            node_index: idx,
+        })
+    };
+    let mut f = layout::namespace(false);
+    let mut primary = None;
+    for v6 in [false, true] {
+        if let Some(ip) = o.tunnel_endpoint.vtep(v6, idx) {
+            f.merge(layout::vtep(ip));
+            primary.get_or_insert(ip);
+        }
+    }
+    if let Some(hs) = &config.passthrough {
+        f.merge(layout::passthrough(&session(hs, idx), ns)?);
+    }
+    let tables = layout::allocate_vrf_tables(in_use, o.l3vnis.iter().map(|l| l.vrf.as_str()));
+    let mac = primary.map(router_mac);
+    let mut specs = Vec::new();
+    for l3 in &o.l3vnis {
+        let vtep = vtep_of(l3.vtep_v6, l3.vni)?;
+        let table = tables.get(&l3.vrf).copied().unwrap_or(0);
+        let hs = l3.host_session.as_ref().map(|h| session(h, idx));
+        let mut frag = layout::l3vni(&l3.vrf, l3.vni, table, vtep, hs.as_ref(), underlay_mtu, ns)?;
+        if let (Some(mac), Some(br)) =
+            (mac, frag.router.links.get_mut(&format!("br-pe-{}", l3.vni)))
+        {
+            br.mac = Some(mac);
+        }
+        set_port(&mut frag, l3.vni, l3.vxlan_port);
+        f.merge(frag);
+        specs.push(VniSpec {
+            vrf: Some(l3.vrf.clone()),
+            vni: l3.vni,
+            table,
+            export_rts: l3.export_rts.clone(),
+            import_rts: l3.import_rts.clone(),
+            routing_domain: None,
+        });
+    }
+    for l2 in &o.l2vnis {
+        let vtep = vtep_of(l2.vtep_v6, l2.vni)?;
+        let master = match &l2.host_master {
+            HostMasterConfig::None => HostMaster::None,
+            HostMasterConfig::LinuxBridgeManaged => HostMaster::LinuxBridgeManaged,
+            HostMasterConfig::LinuxBridgeExternal(b) => HostMaster::LinuxBridgeExternal(b.clone()),
+        };
+        let mut frag = layout::l2vni(
+            l2.vni,
+            vtep,
+            l2.routing_domain.as_deref(),
+            &l2.gateway_ips,
+            &master,
+            underlay_mtu,
+            ns,
+        )?;
+        set_port(&mut frag, l2.vni, l2.vxlan_port);
+        f.merge(frag);
+        specs.push(VniSpec {
+            vrf: None,
+            vni: l2.vni,
+            table: 0,
+            export_rts: Vec::new(),
+            import_rts: Vec::new(),
+            routing_domain: l2.routing_domain.clone(),
+        });
+    }
+    let evpn = match (primary, mac) {
+        (Some(ip), Some(router_mac)) => Some(EvpnConfig::with_auto(
+            config.asn,
+            config.router_id,
+            Vtep { ip, router_mac },
+            &specs,
+            o.rt_style,
+        )),
+        _ => None,
+    };
+    Ok(NodeLayout {
+        fragment: f,
+        tables,
+        evpn,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use dataplane::AddrGenMode;
+
+    fn cfg(text: &str) -> Config {
+        crate::config::parse(text).unwrap()
+    }
+
+    const NODE: &str = "\
+routerID: 10.0.0.2
+asn: 64514
+nodeIndex: 1
+tunnelEndpoint: { cidrs: [100.65.0.0/24] }
+passthrough: { hostSession: { asn: 64514, hostASN: 64515, localCIDR: { ipv4: 192.169.11.0/24 } } }
+l3vnis:
+  - { vrf: red, vni: 100, hostSession: { asn: 64514, hostASN: 64515, localCIDR: { ipv4: 192.169.10.0/24 } } }
+l2vnis:
+  - { vni: 110, routingDomain: { type: L3VNI, l3vni: { name: red } }, gatewayIPs: [192.171.24.1/24] }
+  - { vni: 120, vxlanPort: 4790, hostMaster: { type: LinuxBridge, linuxBridge: { lifecycle: Managed } } }
+";
+
+    #[test]
+    fn the_reference_worked_example_node_1() {
+        let ns = Namespaces {
+            host: Some("/proc/1/ns/net".into()),
+            router: None,
+        };
+        let n = node_layout(&cfg(NODE), &BTreeMap::new(), &ns, Some(1500)).unwrap();
+        let r = &n.fragment.router;
+        // Reference §2.5.8's worked example: lo has 100.65.0.1/32, VRF red is table 1.
+        assert!(r
+            .addresses
+            .iter()
+            .any(|a| a.link == "lo" && a.addr.to_string() == "100.65.0.1/32"));
+        assert_eq!(n.tables["red"], 1);
+        assert_eq!(r.links["red"].kind, LinkKind::Vrf { table: 1 });
+        let br = &r.links["br-pe-100"];
+        assert_eq!(br.mac, Some(MacAddr([2, 0, 100, 65, 0, 1])));
+        assert_eq!(br.addr_gen_mode, Some(AddrGenMode::None));
+        assert!(r
+            .addresses
+            .iter()
+            .any(|a| a.link == "pe-e-100" && a.addr.to_string() == "192.169.10.1/24"));
+        assert!(n
+            .fragment
+            .host
+            .addresses
+            .iter()
+            .any(|a| a.link == "host-e-100" && a.addr.to_string() == "192.169.10.3/24"));
+        assert!(r.links.contains_key("pt-ns"));
+        assert!(n.fragment.host.links.contains_key("pt-host"));
+        assert!(matches!(
+            r.links["vni120"].kind,
+            LinkKind::Vxlan { dstport: 4790, .. }
+        ));
+        assert!(matches!(
+            r.links["vni110"].kind,
+            LinkKind::Vxlan { dstport: 4789, .. }
+        ));
+        assert_eq!(r.links["br-pe-110"].master.as_deref(), Some("red"));
+        assert!(n.fragment.host.links.contains_key("br-hs-120"));
+        assert_eq!(r.sysctls["net/ipv4/conf/all/forwarding"], "1");
+
+        let e = n.evpn.unwrap();
+        assert_eq!(e.vtep.ip, "100.65.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(e.l3vnis[0].table, 1);
+        assert_eq!(e.l2vnis.len(), 2);
+        assert_eq!(e.l2vnis[0].routing_domain.as_deref(), Some("red"));
+    }
+
+    #[test]
+    fn existing_vrfs_keep_their_tables_and_no_overlay_means_no_evpn() {
+        let in_use = BTreeMap::from([("red".to_owned(), 7), ("other".to_owned(), 1)]);
+        let n = node_layout(&cfg(NODE), &in_use, &Namespaces::default(), None).unwrap();
+        assert_eq!(n.tables["red"], 7);
+        let plain = node_layout(
+            &cfg("routerID: 10.0.0.2\nasn: 64514\n"),
+            &BTreeMap::new(),
+            &Namespaces::default(),
+            None,
+        )
+        .unwrap();
+        assert!(plain.evpn.is_none());
+        assert!(plain.fragment.host.links.is_empty());
+        assert_eq!(plain.fragment.router.links.len(), 1, "only lo");
+    }
+
+    #[test]
+    fn router_mac_is_stable_per_vtep() {
+        assert_eq!(
+            router_mac("100.65.0.1".parse().unwrap()).to_string(),
+            "02:00:64:41:00:01"
+        );
+        assert_eq!(
+            router_mac("fd00:65::1:2".parse().unwrap()).to_string(),
+            "02:00:00:01:00:02"
+        );
+    }
+}
