@@ -4,7 +4,9 @@
 //! `dataplane` desired-state fragments).
 //!
 //! Issue 5, in progress: [`rt`] (route distinguishers and targets), [`config`] (the node's
-//! VTEP, L3VNIs and L2VNIs).
+//! VTEP, L3VNIs and L2VNIs), [`type5`] (IP prefix routes of L3VNIs), [`type3`] (inclusive
+//! multicast with ingress replication), [`type2`] (MAC tables, MAC/IP routes, MAC mobility).
+//! Not wired to the daemon's RIB yet.
 
 pub mod config;
 pub mod rt;
