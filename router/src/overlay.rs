@@ -12,7 +12,10 @@ use dataplane::{LinkKind, MacAddr};
 use evpn::config::{EvpnConfig, VniSpec, Vtep};
 use ipnet::IpNet;
 
-use crate::config::{Config, HostMasterConfig, HostSession};
+use crate::config::{host_session_addresses, Config, HostMasterConfig, HostSession};
+
+/// An EVPN route to originate (route, attributes, next hop).
+pub use evpn::type5::Export as EvpnExport;
 
 /// The node's kernel layout and EVPN configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +180,56 @@ pub fn node_layout(
     })
 }
 
+/// The EVPN routes this node originates for `config` (what OpenPERouter's FRR rendering makes
+/// FRR originate): per L3VNI a type-5 route for each host-session host address (`network
+/// <hostIP>/32` and `/128` in the VRF, advertised by `advertise ipv4/ipv6 unicast`) and for
+/// each gateway subnet of an L2VNI routed into that VRF; per L2VNI a type-3 (IMET) route.
+/// Empty without a tunnel endpoint.
+pub fn evpn_exports(config: &Config) -> Vec<evpn::type5::Export> {
+    let Ok(layout) = node_layout(config, &BTreeMap::new(), &Namespaces::default(), None) else {
+        return Vec::new();
+    };
+    let Some(evpn) = layout.evpn else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for l3 in &evpn.l3vnis {
+        let mut prefixes: Vec<IpNet> = Vec::new();
+        if let Some(hs) = config
+            .overlay
+            .l3vnis
+            .iter()
+            .find(|c| c.vrf == l3.vrf)
+            .and_then(|c| c.host_session.as_ref())
+        {
+            let cidrs = hs
+                .local_cidr_v4
+                .map(IpNet::V4)
+                .into_iter()
+                .chain(hs.local_cidr_v6.map(IpNet::V6));
+            for cidr in cidrs {
+                if let Some((_, host)) = host_session_addresses(cidr, config.node_index) {
+                    prefixes.push(IpNet::from(host));
+                }
+            }
+        }
+        for l2 in &config.overlay.l2vnis {
+            if l2.routing_domain.as_deref() == Some(l3.vrf.as_str()) {
+                prefixes.extend(l2.gateway_ips.iter().map(IpNet::trunc));
+            }
+        }
+        prefixes.sort();
+        prefixes.dedup();
+        out.extend(
+            prefixes
+                .into_iter()
+                .map(|p| evpn::type5::export(&evpn, l3, p)),
+        );
+    }
+    out.extend(evpn.l2vnis.iter().map(|l2| evpn::type3::export(&evpn, l2)));
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -264,6 +317,26 @@ l2vnis:
         assert!(plain.evpn.is_none());
         assert!(plain.fragment.host.links.is_empty());
         assert_eq!(plain.fragment.router.links.len(), 1, "only lo");
+    }
+
+    #[test]
+    fn the_node_originates_host_addresses_gateway_subnets_and_imets() {
+        use bgp_wire::evpn::EvpnRoute;
+        let exports = evpn_exports(&cfg(NODE));
+        let mut type5: Vec<String> = Vec::new();
+        let mut type3 = 0;
+        for e in &exports {
+            match &e.route {
+                EvpnRoute::IpPrefix(r) => type5.push(r.prefix.to_string()),
+                EvpnRoute::InclusiveMulticast(_) => type3 += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // Node 1's host side of 192.169.10.0/24 is .3 (reference worked example); the
+        // L2VNI 110 gateway subnet is routed in red.
+        assert_eq!(type5, ["192.169.10.3/32", "192.171.24.0/24"]);
+        assert_eq!(type3, 2, "one IMET per L2VNI");
+        assert!(evpn_exports(&cfg("routerID: 10.0.0.2\nasn: 64514\n")).is_empty());
     }
 
     #[test]

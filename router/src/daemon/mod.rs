@@ -405,6 +405,8 @@ struct Actor {
     originated: Vec<ipnet::IpNet>,
     /// The kernel task's configuration channel, when it runs.
     kernel: Option<tokio::sync::watch::Sender<Arc<Config>>>,
+    /// EVPN routes originated now (`overlay::evpn_exports`), by destination.
+    evpn_originated: BTreeMap<rib::Dest, (bgp::wire::PathAttributes, bgp::wire::NextHop)>,
 }
 
 fn rib_config(c: &Config) -> RibConfig {
@@ -596,6 +598,7 @@ impl Actor {
             terminated: false,
             originated: Vec::new(),
             kernel: None,
+            evpn_originated: BTreeMap::new(),
         }
     }
 
@@ -615,6 +618,36 @@ impl Actor {
                 .originate(originated_nlri(*new), attrs, bgp::wire::NextHop::None);
         }
         self.originated = wanted;
+        self.sync_evpn();
+    }
+
+    /// Originates the node's EVPN routes (type-5 for host-session addresses and gateway
+    /// subnets, type-3 per L2VNI) and withdraws those the configuration no longer asks for.
+    fn sync_evpn(&mut self) {
+        let wanted: BTreeMap<rib::Dest, crate::overlay::EvpnExport> =
+            crate::overlay::evpn_exports(&self.config)
+                .into_iter()
+                .map(|e| (rib::Nlri::L2vpnEvpn(e.route.clone()).dest(), e))
+                .collect();
+        let gone: Vec<rib::Dest> = self
+            .evpn_originated
+            .keys()
+            .filter(|d| !wanted.contains_key(d))
+            .copied()
+            .collect();
+        for dest in gone {
+            self.rib.withdraw_local(dest);
+            self.evpn_originated.remove(&dest);
+        }
+        for (dest, e) in wanted {
+            let now = (e.attrs.clone(), e.next_hop);
+            if self.evpn_originated.get(&dest) == Some(&now) {
+                continue;
+            }
+            self.rib
+                .originate(rib::Nlri::L2vpnEvpn(e.route), e.attrs, e.next_hop);
+            self.evpn_originated.insert(dest, now);
+        }
     }
 
     fn arm(&mut self, after: Duration, t: Timer) {
@@ -1428,6 +1461,7 @@ impl Actor {
             }
             self.rib = Rib::new(rib_config(&new));
             self.originated.clear();
+            self.evpn_originated.clear();
             self.config = new;
             self.apply_initial();
             report.reset.sort();

@@ -1,0 +1,138 @@
+//! perouterd's EVPN routes as FRR 8.4 (bgpd) receives them over an `l2vpn evpn` session: the
+//! type-5 route of an L3VNI host session's host address and of an L2VNI gateway subnet, and a
+//! type-3 (IMET) route per L2VNI, with FRR's own view of RD, RT, ET:8, Router's MAC, VNI label
+//! and VTEP next hop (`show bgp l2vpn evpn json`). A reload that drops the L2VNI withdraws its
+//! routes.
+//!
+//! Needs root, iproute2 and FRR (`apt-get install --no-install-recommends frr`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod lab;
+
+use lab::{wait_for, Frr, Perouterd};
+use serde_json::Value;
+
+const TOR: &str = "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n\
+    no bgp default ipv4-unicast\n neighbor 192.168.11.3 remote-as 64514\n\
+    address-family l2vpn evpn\n  neighbor 192.168.11.3 activate\n exit-address-family\n";
+
+fn node(with_l2vni: bool) -> String {
+    let mut s = String::from(
+        "routerID: 10.0.0.1\nasn: 64514\nnodeIndex: 0\n\
+         tunnelEndpoint: { cidrs: [100.65.0.0/24] }\n\
+         neighbors:\n  - address: 192.168.11.2\n    asn: 64512\n\
+         \x20   addressFamilies: [{ type: evpn }]\n\
+         l3vnis:\n  - vrf: red\n    vni: 100\n\
+         \x20   hostSession: { asn: 64514, hostASN: 64515, localCIDR: { ipv4: 192.169.10.0/24 } }\n",
+    );
+    if with_l2vni {
+        s.push_str(
+            "l2vnis:\n  - vni: 110\n    routingDomain: { type: L3VNI, l3vni: { name: red } }\n\
+             \x20   gatewayIPs: [192.171.24.1/24]\n",
+        );
+    }
+    s
+}
+
+/// Every route of FRR's EVPN table as (route key, first path).
+fn evpn_routes(tor: &Frr) -> Vec<(String, String, Value)> {
+    let v = tor.json("show bgp l2vpn evpn json");
+    let mut out = Vec::new();
+    if let Value::Object(rds) = v {
+        for (rd, routes) in rds {
+            let Value::Object(routes) = routes else {
+                continue;
+            };
+            for (key, r) in routes {
+                if let Some(path) = r["paths"][0][0].as_object() {
+                    out.push((rd.clone(), key, Value::Object(path.clone())));
+                } else if let Some(path) = r["paths"][0].as_object() {
+                    out.push((rd.clone(), key, Value::Object(path.clone())));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn frr_receives_our_type5_and_type3_routes_with_rt_encap_rmac_and_vni() {
+    let topo = lab::topo();
+    let tor = Frr::start(&topo.tor, TOR);
+    let r = Perouterd::start(&topo.router, &node(true));
+    tor.wait_established("192.168.11.3", 30);
+
+    let routes = wait_for(20, "our three EVPN routes at FRR", || {
+        let routes = evpn_routes(&tor);
+        (routes.len() >= 3).then_some(routes)
+    });
+    let find = |needle: &str| {
+        routes
+            .iter()
+            .find(|(_, k, _)| k.contains(needle))
+            .unwrap_or_else(|| panic!("no route with {needle} at FRR: {routes:#?}"))
+    };
+
+    // Type-5 for the host address of node 0 (Host(192.169.10.0/24, 2)).
+    let (rd, key, path) = find("[192.169.10.2]");
+    assert!(key.starts_with("[5]:[0]:[32]:"), "{key}");
+    assert_eq!(rd, "10.0.0.1:100", "RD router-id:VNI&0xFFFF");
+    let ecs = path["extendedCommunity"]["string"]
+        .as_str()
+        .unwrap_or_default();
+    for part in ["RT:64514:100", "ET:8", "Rmac:02:00:64:41:00:00"] {
+        assert!(ecs.contains(part), "{part} missing from {ecs:?}");
+    }
+    let nh = path["nexthops"][0]["ip"].as_str().unwrap_or_default();
+    assert_eq!(
+        nh, "100.65.0.0",
+        "the VTEP, not the session address: {path}"
+    );
+    assert_eq!(path["path"], "64514", "{path}");
+
+    // Type-5 for the L2VNI gateway subnet routed in red; type-3 for the L2VNI.
+    let (_, key, gw) = find("[192.171.24.0]");
+    assert!(key.starts_with("[5]:[0]:[24]:"), "{key}");
+    let gw_ecs = gw["extendedCommunity"]["string"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(gw_ecs.contains("RT:64514:100"), "{gw_ecs}");
+    let (rd3, key3, imet) = find("[3]:");
+    assert_eq!(rd3, "10.0.0.1:110");
+    assert!(
+        key3.contains("[100.65.0.0]"),
+        "originator is the VTEP: {key3}"
+    );
+    let imet_ecs = imet["extendedCommunity"]["string"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        imet_ecs.contains("RT:64514:110") && imet_ecs.contains("ET:8"),
+        "{imet_ecs}"
+    );
+
+    // The VNI FRR reads from the label (its detail view prints it per route).
+    let detail = tor.vtysh("show bgp l2vpn evpn route detail type prefix");
+    for route in ["[5]:[0]:[32]:[192.169.10.2]", "[5]:[0]:[24]:[192.171.24.0]"] {
+        assert!(
+            detail.contains(&format!("Route {route} VNI 100")),
+            "FRR does not read VNI 100 for {route}:\n{detail}"
+        );
+    }
+
+    // Dropping the L2VNI withdraws its two routes and keeps the host route.
+    r.write_config(&node(false));
+    r.ctl(&["reload"]);
+    wait_for(20, "the L2VNI's routes to be withdrawn at FRR", || {
+        let routes = evpn_routes(&tor);
+        (routes.len() == 1).then_some(())
+    });
+    let left = evpn_routes(&tor);
+    assert!(left[0].1.contains("[192.169.10.2]"), "{left:?}");
+}
