@@ -180,6 +180,91 @@ pub fn node_layout(
     })
 }
 
+/// EVPN routes imported from the fabric, as the kernel task needs them (VRF names and VNIs,
+/// no tables: the kernel task resolves those against the namespace).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvpnImports {
+    /// Type-5 routes imported into VRFs (ECMP paths included).
+    pub type5: Vec<evpn::type5::Imported>,
+    /// Type-3 routes imported into L2VNIs.
+    pub type3: Vec<evpn::type3::ImportedImet>,
+}
+
+/// The next hop address of an EVPN path (4 or 16 octets; `None` for anything else).
+fn evpn_next_hop(nh: &bgp_wire::NextHop) -> Option<IpAddr> {
+    match nh {
+        bgp_wire::NextHop::Ipv4(a) => Some(IpAddr::V4(*a)),
+        bgp_wire::NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(*global)),
+        _ => None,
+    }
+}
+
+/// What the selected EVPN paths of the underlay RIB import into this node's VRFs and L2VNIs
+/// (`paths`: every selected path, best first, with its NLRI, attributes and next hop).
+/// Routes the evpn crate ignores (no Router's MAC, own VTEP, …) are left out and counted.
+pub fn evpn_imports<'a>(
+    config: &Config,
+    paths: impl IntoIterator<
+        Item = (
+            &'a bgp_wire::evpn::EvpnRoute,
+            &'a bgp_wire::PathAttributes,
+            &'a bgp_wire::NextHop,
+        ),
+    >,
+) -> (EvpnImports, usize) {
+    let mut out = EvpnImports::default();
+    let mut ignored = 0;
+    let Some(evpn) = node_layout(config, &BTreeMap::new(), &Namespaces::default(), None)
+        .ok()
+        .and_then(|l| l.evpn)
+    else {
+        return (out, 0);
+    };
+    for (route, attrs, nh) in paths {
+        let Some(nh) = evpn_next_hop(nh) else {
+            ignored += 1;
+            continue;
+        };
+        match route {
+            bgp_wire::evpn::EvpnRoute::IpPrefix(r) => {
+                match evpn::type5::import(&evpn, r, attrs, nh) {
+                    Ok(v) => out.type5.extend(v),
+                    Err(_) => ignored += 1,
+                }
+            }
+            bgp_wire::evpn::EvpnRoute::InclusiveMulticast(r) => {
+                match evpn::type3::import(&evpn, r, attrs, nh) {
+                    Ok(v) => out.type3.extend(v),
+                    Err(_) => ignored += 1,
+                }
+            }
+            _ => {}
+        }
+    }
+    out.type5.sort();
+    out.type5.dedup();
+    out.type3.sort();
+    out.type3.dedup();
+    (out, ignored)
+}
+
+/// The kernel objects of `imports` for the node layout `layout` (its EVPN view carries the
+/// VRF tables the layout allocated).
+pub fn import_objects(layout: &NodeLayout, imports: &EvpnImports) -> dataplane::DesiredState {
+    let Some(evpn) = &layout.evpn else {
+        return dataplane::DesiredState::new();
+    };
+    let mut f = Fragment {
+        router: evpn::type5::dataplane(evpn, &imports.type5),
+        host: dataplane::DesiredState::new(),
+    };
+    f.merge(Fragment {
+        router: evpn::type3::dataplane(evpn, &imports.type3),
+        host: dataplane::DesiredState::new(),
+    });
+    f.router
+}
+
 /// The EVPN routes this node originates for `config` (what OpenPERouter's FRR rendering makes
 /// FRR originate): per L3VNI a type-5 route for each host-session host address (`network
 /// <hostIP>/32` and `/128` in the VRF, advertised by `advertise ipv4/ipv6 unicast`) and for

@@ -136,3 +136,135 @@ fn frr_receives_our_type5_and_type3_routes_with_rt_encap_rmac_and_vni() {
     let left = evpn_routes(&tor);
     assert!(left[0].1.contains("[192.169.10.2]"), "{left:?}");
 }
+
+/// A GoBGP EVPN peer (the ToR's role) that injects IMETs; perouterd imports them into its
+/// L2VNI's flood list in the kernel (`--host-netns`; an L2VNI needs no VRF, so this runs on
+/// the host kernel).
+#[test]
+fn a_remote_imet_from_gobgp_becomes_a_flood_entry_and_its_withdrawal_removes_it() {
+    let topo = lab::topo();
+    let gobgp = lab::Gobgp::start(
+        &topo.tor,
+        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
+         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.3\"\n    peer-as = 64514\n\
+         [neighbors.transport.config]\n    local-address = \"192.168.11.2\"\n\
+         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n",
+    );
+    let host_path = format!("/run/netns/{}", topo.host.name);
+    let r = Perouterd::start_with_args(
+        &topo.router,
+        "routerID: 10.0.0.1\nasn: 64514\nnodeIndex: 0\n\
+         tunnelEndpoint: { cidrs: [100.65.0.0/24] }\n\
+         neighbors:\n  - address: 192.168.11.2\n    asn: 64512\n\
+         \x20   addressFamilies: [{ type: evpn }]\n\
+         l2vnis:\n  - vni: 120\n",
+        &["--host-netns", &host_path],
+    );
+    r.wait_established("192.168.11.2", 30);
+    let flood = |ns: &lab::Netns| -> Vec<String> {
+        let text = lab::sh(&[
+            "bridge", "-n", &ns.name, "-j", "fdb", "show", "dev", "vni120",
+        ]);
+        serde_json::from_str::<Vec<Value>>(&text)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e["mac"] == "00:00:00:00:00:00")
+            .filter_map(|e| e["dst"].as_str().map(str::to_owned))
+            .collect()
+    };
+    wait_for(20, "vni120 to exist", || {
+        lab::sh(&["ip", "-n", &topo.router.name, "-j", "link", "show"])
+            .contains("\"vni120\"")
+            .then_some(())
+    });
+    assert!(flood(&topo.router).is_empty(), "no remote VTEP yet");
+
+    // GoBGP's IMET for VNI 120 from VTEP 100.65.0.9, RT 64512:120 (imported by *:120).
+    gobgp.cli(&[
+        "global",
+        "rib",
+        "-a",
+        "evpn",
+        "add",
+        "multicast",
+        "100.65.0.9",
+        "etag",
+        "0",
+        "rd",
+        "10.0.0.9:120",
+        "rt",
+        "64512:120",
+        "encap",
+        "vxlan",
+        "pmsi",
+        "ingress-repl",
+        "120",
+        "100.65.0.9",
+        "nexthop",
+        "100.65.0.9",
+    ]);
+    let dsts = wait_for(20, "the flood entry for 100.65.0.9", || {
+        let d = flood(&topo.router);
+        (!d.is_empty()).then_some(d)
+    });
+    assert_eq!(dsts, ["100.65.0.9"]);
+    // Ours: permanent on our VXLAN device.
+    let text = lab::sh(&[
+        "bridge",
+        "-n",
+        &topo.router.name,
+        "-j",
+        "-d",
+        "fdb",
+        "show",
+        "dev",
+        "vni120",
+    ]);
+    assert!(text.contains("permanent"), "{text}");
+
+    // An IMET for another VNI (RT 64512:999) is not imported.
+    gobgp.cli(&[
+        "global",
+        "rib",
+        "-a",
+        "evpn",
+        "add",
+        "multicast",
+        "100.65.0.8",
+        "etag",
+        "0",
+        "rd",
+        "10.0.0.8:999",
+        "rt",
+        "64512:999",
+        "encap",
+        "vxlan",
+        "pmsi",
+        "ingress-repl",
+        "999",
+        "100.65.0.8",
+        "nexthop",
+        "100.65.0.8",
+    ]);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(flood(&topo.router), ["100.65.0.9"]);
+
+    gobgp.cli(&[
+        "global",
+        "rib",
+        "-a",
+        "evpn",
+        "del",
+        "multicast",
+        "100.65.0.9",
+        "etag",
+        "0",
+        "rd",
+        "10.0.0.9:120",
+    ]);
+    wait_for(20, "the flood entry to be removed", || {
+        flood(&topo.router).is_empty().then_some(())
+    });
+    assert!(r.log().contains("evpn imports changed"), "{}", r.log());
+}

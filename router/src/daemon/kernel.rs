@@ -2,8 +2,9 @@
 //! router namespace (the one perouterd runs in) and the host namespace, with
 //! `dataplane::netlink::NetlinkDataplane`, at start and after every configuration change.
 //!
-//! It owns its dataplanes and receives configurations on a `watch` channel (only the latest
-//! matters). An apply that fails is logged and retried every [`RETRY`] until it succeeds or
+//! It owns its dataplanes and receives configurations and the EVPN routes imported from the
+//! fabric on two `watch` channels (only the latest of each matters); the imports become
+//! routes, neighbours and FDB entries on top of the layout (`overlay::import_objects`). An apply that fails is logged and retried every [`RETRY`] until it succeeds or
 //! a new configuration arrives. A restart adopts what the previous run left (the reconciler
 //! writes nothing when nothing changed), so forwarding is not disturbed.
 
@@ -17,7 +18,7 @@ use dataplane::{ApplyReport, Dataplane, DesiredState};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::overlay::node_layout;
+use crate::overlay::{import_objects, node_layout, EvpnImports};
 
 /// Delay before an apply that failed is tried again.
 pub const RETRY: Duration = Duration::from_secs(5);
@@ -39,12 +40,22 @@ struct Applied {
     host: ApplyReport,
 }
 
-/// Starts the task in the current (router) namespace; send configurations on the returned
-/// channel.
-pub fn spawn(opts: KernelOptions, first: Arc<Config>) -> watch::Sender<Arc<Config>> {
-    let (tx, rx) = watch::channel(first);
-    tokio::spawn(run(opts, rx));
-    tx
+/// The kernel task's inputs: the configuration (the layout) and the EVPN routes imported
+/// from the fabric (routes, neighbours and FDB entries on top of the layout).
+#[derive(Debug)]
+pub struct KernelHandle {
+    /// The configuration.
+    pub config: watch::Sender<Arc<Config>>,
+    /// The imported EVPN routes.
+    pub imports: watch::Sender<Arc<EvpnImports>>,
+}
+
+/// Starts the task in the current (router) namespace.
+pub fn spawn(opts: KernelOptions, first: Arc<Config>) -> KernelHandle {
+    let (config, config_rx) = watch::channel(first);
+    let (imports, imports_rx) = watch::channel(Arc::new(EvpnImports::default()));
+    tokio::spawn(run(opts, config_rx, imports_rx));
+    KernelHandle { config, imports }
 }
 
 fn host_path(name: &str) -> String {
@@ -55,7 +66,11 @@ fn host_path(name: &str) -> String {
     }
 }
 
-async fn run(opts: KernelOptions, mut rx: watch::Receiver<Arc<Config>>) {
+async fn run(
+    opts: KernelOptions,
+    mut rx: watch::Receiver<Arc<Config>>,
+    mut imports_rx: watch::Receiver<Arc<EvpnImports>>,
+) {
     let mut router = match NetlinkDataplane::new() {
         Ok(dp) => dp,
         Err(e) => {
@@ -65,7 +80,9 @@ async fn run(opts: KernelOptions, mut rx: watch::Receiver<Arc<Config>>) {
     };
     loop {
         let config = rx.borrow_and_update().clone();
-        match apply(&opts, &mut router, &config).await {
+        let imports = imports_rx.borrow_and_update().clone();
+        let result = apply(&opts, &mut router, &config, &imports).await;
+        let retry = match result {
             Ok(a) => {
                 if a.router.is_noop() && a.host.is_noop() {
                     tracing::info!("kernel layout already in place");
@@ -76,20 +93,32 @@ async fn run(opts: KernelOptions, mut rx: watch::Receiver<Arc<Config>>) {
                         links_created = a.router.links.created + a.host.links.created,
                         links_changed = a.router.links.updated + a.host.links.updated,
                         links_deleted = a.router.links.deleted + a.host.links.deleted,
+                        routes = a.router.routes.created
+                            + a.router.routes.updated
+                            + a.router.routes.deleted,
+                        fdb = a.router.fdb.created + a.router.fdb.updated + a.router.fdb.deleted,
+                        imported_type5 = imports.type5.len(),
+                        imported_type3 = imports.type3.len(),
                         "kernel layout applied"
                     );
                 }
-                if rx.changed().await.is_err() {
-                    return;
-                }
+                None
             }
             Err(e) => {
                 tracing::warn!(error = %e, retry_in = ?RETRY, "kernel layout not applied");
-                tokio::select! {
-                    changed = rx.changed() => if changed.is_err() { return },
-                    () = tokio::time::sleep(RETRY) => {}
-                }
+                Some(RETRY)
             }
+        };
+        let wait = async {
+            match retry {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() { return },
+            changed = imports_rx.changed() => if changed.is_err() { return },
+            () = wait => {}
         }
     }
 }
@@ -98,6 +127,7 @@ async fn apply(
     opts: &KernelOptions,
     router: &mut NetlinkDataplane,
     config: &Config,
+    imports: &EvpnImports,
 ) -> anyhow::Result<Applied> {
     let host = host_path(&opts.host_netns);
     let in_use = router.vrf_tables().await?;
@@ -106,8 +136,13 @@ async fn apply(
         router: None,
     };
     let layout = node_layout(config, &in_use, &ns, opts.underlay_mtu)?;
+    let mut desired = layout.fragment.router.clone();
+    let objects = import_objects(&layout, imports);
+    desired.routes.extend(objects.routes);
+    desired.neighbours.extend(objects.neighbours);
+    desired.fdb.extend(objects.fdb);
     // Router side first: it creates the veths, with their host legs in the host namespace.
-    let r = router.apply(&layout.fragment.router).await?;
+    let r = router.apply(&desired).await?;
     let h = apply_in(host, layout.fragment.host).await?;
     Ok(Applied { router: r, host: h })
 }

@@ -207,6 +207,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let restarting = restart_marker(&opts.state_dir, &config);
     let mut actor = Actor::new(config, opts.config_path.clone(), listeners, tx);
     actor.state_dir = opts.state_dir.clone();
+    actor.rib.track_changes(kernel.is_some());
     actor.kernel = kernel;
     if restarting {
         tracing::info!("graceful restart: restarting speaker (R bit set, advertisement deferred until End-of-RIB)");
@@ -403,8 +404,10 @@ struct Actor {
     terminated: bool,
     /// Prefixes originated now (`Config::originated`).
     originated: Vec<ipnet::IpNet>,
-    /// The kernel task's configuration channel, when it runs.
-    kernel: Option<tokio::sync::watch::Sender<Arc<Config>>>,
+    /// The kernel task's channels, when it runs.
+    kernel: Option<kernel::KernelHandle>,
+    /// The EVPN imports last sent to the kernel task.
+    evpn_imports: Arc<crate::overlay::EvpnImports>,
     /// EVPN routes originated now (`overlay::evpn_exports`), by destination.
     evpn_originated: BTreeMap<rib::Dest, (bgp::wire::PathAttributes, bgp::wire::NextHop)>,
 }
@@ -598,6 +601,7 @@ impl Actor {
             terminated: false,
             originated: Vec::new(),
             kernel: None,
+            evpn_imports: Arc::default(),
             evpn_originated: BTreeMap::new(),
         }
     }
@@ -781,9 +785,43 @@ impl Actor {
         }
     }
 
+    /// Recomputes what the fabric's EVPN routes import into this node when an EVPN best path
+    /// changed (or `force`), and hands it to the kernel task when it differs.
+    fn sync_evpn_imports(&mut self, force: bool) {
+        let Some(k) = &self.kernel else {
+            return;
+        };
+        let changed = self.rib.take_changes();
+        if !force && !changed.iter().any(|d| d.family() == Family::L2vpnEvpn) {
+            return;
+        }
+        let paths: Vec<_> = self
+            .rib
+            .table(Family::L2vpnEvpn)
+            .flat_map(|(_, e)| e.selected.iter().filter_map(|i| e.paths.get(*i)))
+            .filter_map(|p| match &p.nlri {
+                rib::Nlri::L2vpnEvpn(r) => Some((r, &p.attrs.attrs, &p.attrs.next_hop)),
+                _ => None,
+            })
+            .collect();
+        let (imports, ignored) = crate::overlay::evpn_imports(&self.config, paths);
+        if *self.evpn_imports != imports {
+            tracing::info!(
+                type5 = imports.type5.len(),
+                type3 = imports.type3.len(),
+                ignored,
+                "evpn imports changed"
+            );
+            let imports = Arc::new(imports);
+            k.imports.send_replace(Arc::clone(&imports));
+            self.evpn_imports = imports;
+        }
+    }
+
     /// Sends what the RIB has for each established peer, as far as their queues allow.
     /// Returns whether some peer still has output waiting for room.
     fn pump(&mut self) -> bool {
+        self.sync_evpn_imports(false);
         let mut blocked = false;
         for (id, p) in &self.peers {
             let Some(cmd) = &p.cmd else {
@@ -1379,9 +1417,11 @@ impl Actor {
                 let report = self.reload(new);
                 if let Some(k) = &self.kernel {
                     if !report.unchanged {
-                        k.send_replace(Arc::new(self.config.clone()));
+                        k.config.send_replace(Arc::new(self.config.clone()));
                     }
                 }
+                self.rib.track_changes(self.kernel.is_some());
+                self.sync_evpn_imports(true);
                 json(&report)
             }
             Request::Reset(addr) => match self.find(&addr) {
