@@ -426,14 +426,22 @@ impl Config {
             .map(|(_, n)| n)
     }
 
-    /// Prefixes this router originates in the default instance: `networks`, and the host
+    /// Prefixes this router originates in the default instance: `networks`, the host
     /// addresses of the passthrough session as /32 or /128 (OpenPERouter renders
-    /// `network <hostIP>/32` for it).
+    /// `network <hostIP>/32` for it), and the node's VTEPs when any VNI is configured
+    /// (OpenPERouter renders `network <VTEP>/32` so the fabric can reach the tunnel endpoint).
     pub fn originated(&self) -> Vec<IpNet> {
         let mut out = self.networks.clone();
         if let Some(hs) = &self.passthrough {
             for (_, host) in passthrough_hosts(hs, self.node_index) {
                 out.push(IpNet::from(host));
+            }
+        }
+        if !self.overlay.l3vnis.is_empty() || !self.overlay.l2vnis.is_empty() {
+            for v6 in [false, true] {
+                if let Some(vtep) = self.overlay.tunnel_endpoint.vtep(v6, self.node_index) {
+                    out.push(IpNet::from(vtep));
+                }
             }
         }
         out.sort();

@@ -180,14 +180,30 @@ pub fn node_layout(
     })
 }
 
-/// EVPN routes imported from the fabric, as the kernel task needs them (VRF names and VNIs,
-/// no tables: the kernel task resolves those against the namespace).
+/// What the fabric's routes put into this node's kernel, as the kernel task needs it: EVPN
+/// imports (VRF names and VNIs, no tables: the kernel task resolves those against the
+/// namespace) and the default VRF's unicast routes (the underlay: how VTEPs are reached).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EvpnImports {
+pub struct FabricImports {
     /// Type-5 routes imported into VRFs (ECMP paths included).
     pub type5: Vec<evpn::type5::Imported>,
     /// Type-3 routes imported into L2VNIs.
     pub type3: Vec<evpn::type3::ImportedImet>,
+    /// IPv4/IPv6 unicast routes learned from peers: prefix → next-hop addresses of the
+    /// selected paths (ECMP), for the main table.
+    pub unicast: BTreeMap<IpNet, Vec<IpAddr>>,
+}
+
+/// The main-table route of a learned unicast prefix (`proto 250`, ECMP over the next hops).
+/// IPv6 link-local next hops (unnumbered sessions) are not installed: they need the
+/// session's interface, which the RIB does not record yet.
+pub fn unicast_route(prefix: IpNet, next_hops: &[IpAddr]) -> Option<dataplane::Route> {
+    let hops: Vec<dataplane::NextHop> = next_hops
+        .iter()
+        .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+        .map(|ip| dataplane::NextHop::via(*ip, None))
+        .collect();
+    (!hops.is_empty()).then(|| dataplane::Route::unicast(254, prefix, hops))
 }
 
 /// The next hop address of an EVPN path (4 or 16 octets; `None` for anything else).
@@ -211,8 +227,8 @@ pub fn evpn_imports<'a>(
             &'a bgp_wire::NextHop,
         ),
     >,
-) -> (EvpnImports, usize) {
-    let mut out = EvpnImports::default();
+) -> (FabricImports, usize) {
+    let mut out = FabricImports::default();
     let mut ignored = 0;
     let Some(evpn) = node_layout(config, &BTreeMap::new(), &Namespaces::default(), None)
         .ok()
@@ -250,9 +266,9 @@ pub fn evpn_imports<'a>(
 
 /// The kernel objects of `imports` for the node layout `layout` (its EVPN view carries the
 /// VRF tables the layout allocated).
-pub fn import_objects(layout: &NodeLayout, imports: &EvpnImports) -> dataplane::DesiredState {
+pub fn import_objects(layout: &NodeLayout, imports: &FabricImports) -> dataplane::DesiredState {
     let Some(evpn) = &layout.evpn else {
-        return dataplane::DesiredState::new();
+        return unicast_objects(imports);
     };
     let mut f = Fragment {
         router: evpn::type5::dataplane(evpn, &imports.type5),
@@ -262,7 +278,22 @@ pub fn import_objects(layout: &NodeLayout, imports: &EvpnImports) -> dataplane::
         router: evpn::type3::dataplane(evpn, &imports.type3),
         host: dataplane::DesiredState::new(),
     });
+    f.merge(Fragment {
+        router: unicast_objects(imports),
+        host: dataplane::DesiredState::new(),
+    });
     f.router
+}
+
+/// The main-table routes of `imports.unicast`.
+pub fn unicast_objects(imports: &FabricImports) -> dataplane::DesiredState {
+    let mut d = dataplane::DesiredState::new();
+    for (prefix, hops) in &imports.unicast {
+        if let Some(r) = unicast_route(*prefix, hops) {
+            d.add_route(r);
+        }
+    }
+    d
 }
 
 /// The EVPN routes this node originates for `config` (what OpenPERouter's FRR rendering makes

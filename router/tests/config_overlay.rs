@@ -215,3 +215,13 @@ fn overlay_rules_name_the_field() {
         "frr, rfc8365, as4",
     );
 }
+
+#[test]
+fn the_vteps_are_originated_when_a_vni_exists() {
+    let te = "tunnelEndpoint: { cidrs: [100.65.0.0/24, 'fd00:65::/64'] }\n";
+    let with = ok(&format!("{BASE}{te}l2vnis: [{{ vni: 110 }}]\n"));
+    let o: Vec<String> = with.originated().iter().map(ToString::to_string).collect();
+    assert_eq!(o, ["100.65.0.1/32", "fd00:65::1/128"]);
+    // A tunnel endpoint alone (no VNI) originates nothing.
+    assert!(ok(&format!("{BASE}{te}")).originated().is_empty());
+}

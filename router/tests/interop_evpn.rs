@@ -149,7 +149,8 @@ fn a_remote_imet_from_gobgp_becomes_a_flood_entry_and_its_withdrawal_removes_it(
          [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.3\"\n    peer-as = 64514\n\
          [neighbors.transport.config]\n    local-address = \"192.168.11.2\"\n\
          [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n",
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv4-unicast\"\n",
     );
     let host_path = format!("/run/netns/{}", topo.host.name);
     let r = Perouterd::start_with_args(
@@ -157,7 +158,7 @@ fn a_remote_imet_from_gobgp_becomes_a_flood_entry_and_its_withdrawal_removes_it(
         "routerID: 10.0.0.1\nasn: 64514\nnodeIndex: 0\n\
          tunnelEndpoint: { cidrs: [100.65.0.0/24] }\n\
          neighbors:\n  - address: 192.168.11.2\n    asn: 64512\n\
-         \x20   addressFamilies: [{ type: evpn }]\n\
+         \x20   addressFamilies: [{ type: evpn }, { type: ipv4unicast }]\n\
          l2vnis:\n  - vni: 120\n",
         &["--host-netns", &host_path],
     );
@@ -266,5 +267,53 @@ fn a_remote_imet_from_gobgp_becomes_a_flood_entry_and_its_withdrawal_removes_it(
     wait_for(20, "the flood entry to be removed", || {
         flood(&topo.router).is_empty().then_some(())
     });
-    assert!(r.log().contains("evpn imports changed"), "{}", r.log());
+    assert!(r.log().contains("fabric imports changed"), "{}", r.log());
+
+    // The underlay: our VTEP /32 reaches GoBGP, and GoBGP's unicast route lands in our main
+    // table (what zebra did for FRR), and leaves it with the withdrawal.
+    wait_for(20, "our VTEP at GoBGP", || {
+        gobgp
+            .rib("ipv4")
+            .contains_key("100.65.0.0/32")
+            .then_some(())
+    });
+    gobgp.cli(&[
+        "global",
+        "rib",
+        "add",
+        "-a",
+        "ipv4",
+        "10.77.0.0/24",
+        "nexthop",
+        "192.168.11.2",
+    ]);
+    let route = wait_for(20, "10.77.0.0/24 in perouterd's main table", || {
+        let out = lab::sh(&[
+            "ip",
+            "-n",
+            &topo.router.name,
+            "route",
+            "show",
+            "10.77.0.0/24",
+        ]);
+        (!out.trim().is_empty()).then_some(out)
+    });
+    assert!(
+        route.contains("via 192.168.11.2") && route.contains("proto 250"),
+        "{route}"
+    );
+    gobgp.cli(&["global", "rib", "del", "-a", "ipv4", "10.77.0.0/24"]);
+    wait_for(20, "10.77.0.0/24 to leave the main table", || {
+        lab::sh(&[
+            "ip",
+            "-n",
+            &topo.router.name,
+            "route",
+            "show",
+            "10.77.0.0/24",
+        ])
+        .trim()
+        .is_empty()
+        .then_some(())
+    });
 }

@@ -18,7 +18,7 @@ use dataplane::{ApplyReport, Dataplane, DesiredState};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::overlay::{import_objects, node_layout, EvpnImports};
+use crate::overlay::{import_objects, node_layout, FabricImports};
 
 /// Delay before an apply that failed is tried again.
 pub const RETRY: Duration = Duration::from_secs(5);
@@ -47,13 +47,13 @@ pub struct KernelHandle {
     /// The configuration.
     pub config: watch::Sender<Arc<Config>>,
     /// The imported EVPN routes.
-    pub imports: watch::Sender<Arc<EvpnImports>>,
+    pub imports: watch::Sender<Arc<FabricImports>>,
 }
 
 /// Starts the task in the current (router) namespace.
 pub fn spawn(opts: KernelOptions, first: Arc<Config>) -> KernelHandle {
     let (config, config_rx) = watch::channel(first);
-    let (imports, imports_rx) = watch::channel(Arc::new(EvpnImports::default()));
+    let (imports, imports_rx) = watch::channel(Arc::new(FabricImports::default()));
     tokio::spawn(run(opts, config_rx, imports_rx));
     KernelHandle { config, imports }
 }
@@ -69,7 +69,7 @@ fn host_path(name: &str) -> String {
 async fn run(
     opts: KernelOptions,
     mut rx: watch::Receiver<Arc<Config>>,
-    mut imports_rx: watch::Receiver<Arc<EvpnImports>>,
+    mut imports_rx: watch::Receiver<Arc<FabricImports>>,
 ) {
     let mut router = match NetlinkDataplane::new() {
         Ok(dp) => dp,
@@ -127,7 +127,7 @@ async fn apply(
     opts: &KernelOptions,
     router: &mut NetlinkDataplane,
     config: &Config,
-    imports: &EvpnImports,
+    imports: &FabricImports,
 ) -> anyhow::Result<Applied> {
     let host = host_path(&opts.host_netns);
     let in_use = router.vrf_tables().await?;

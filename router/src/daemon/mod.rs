@@ -407,7 +407,7 @@ struct Actor {
     /// The kernel task's channels, when it runs.
     kernel: Option<kernel::KernelHandle>,
     /// The EVPN imports last sent to the kernel task.
-    evpn_imports: Arc<crate::overlay::EvpnImports>,
+    fabric_imports: Arc<crate::overlay::FabricImports>,
     /// EVPN routes originated now (`overlay::evpn_exports`), by destination.
     evpn_originated: BTreeMap<rib::Dest, (bgp::wire::PathAttributes, bgp::wire::NextHop)>,
 }
@@ -601,7 +601,7 @@ impl Actor {
             terminated: false,
             originated: Vec::new(),
             kernel: None,
-            evpn_imports: Arc::default(),
+            fabric_imports: Arc::default(),
             evpn_originated: BTreeMap::new(),
         }
     }
@@ -787,12 +787,12 @@ impl Actor {
 
     /// Recomputes what the fabric's EVPN routes import into this node when an EVPN best path
     /// changed (or `force`), and hands it to the kernel task when it differs.
-    fn sync_evpn_imports(&mut self, force: bool) {
+    fn sync_fabric_imports(&mut self, force: bool) {
         let Some(k) = &self.kernel else {
             return;
         };
         let changed = self.rib.take_changes();
-        if !force && !changed.iter().any(|d| d.family() == Family::L2vpnEvpn) {
+        if !force && changed.is_empty() {
             return;
         }
         let paths: Vec<_> = self
@@ -804,24 +804,50 @@ impl Actor {
                 _ => None,
             })
             .collect();
-        let (imports, ignored) = crate::overlay::evpn_imports(&self.config, paths);
-        if *self.evpn_imports != imports {
+        let (mut imports, ignored) = crate::overlay::evpn_imports(&self.config, paths);
+        for family in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
+            for (dest, e) in self.rib.table(family) {
+                let prefix = match dest {
+                    rib::Dest::Ipv4Unicast { prefix } => ipnet::IpNet::V4(*prefix),
+                    rib::Dest::Ipv6Unicast { prefix } => ipnet::IpNet::V6(*prefix),
+                    _ => continue,
+                };
+                let mut hops: Vec<IpAddr> = e
+                    .selected
+                    .iter()
+                    .filter_map(|i| e.paths.get(*i))
+                    .filter(|p| p.source.peer != rib::LOCAL)
+                    .filter_map(|p| match p.attrs.next_hop {
+                        bgp::wire::NextHop::Ipv4(a) => Some(IpAddr::V4(a)),
+                        bgp::wire::NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(global)),
+                        _ => None,
+                    })
+                    .collect();
+                hops.sort();
+                hops.dedup();
+                if !hops.is_empty() {
+                    imports.unicast.insert(prefix, hops);
+                }
+            }
+        }
+        if *self.fabric_imports != imports {
             tracing::info!(
                 type5 = imports.type5.len(),
                 type3 = imports.type3.len(),
+                unicast = imports.unicast.len(),
                 ignored,
-                "evpn imports changed"
+                "fabric imports changed"
             );
             let imports = Arc::new(imports);
             k.imports.send_replace(Arc::clone(&imports));
-            self.evpn_imports = imports;
+            self.fabric_imports = imports;
         }
     }
 
     /// Sends what the RIB has for each established peer, as far as their queues allow.
     /// Returns whether some peer still has output waiting for room.
     fn pump(&mut self) -> bool {
-        self.sync_evpn_imports(false);
+        self.sync_fabric_imports(false);
         let mut blocked = false;
         for (id, p) in &self.peers {
             let Some(cmd) = &p.cmd else {
@@ -1421,7 +1447,7 @@ impl Actor {
                     }
                 }
                 self.rib.track_changes(self.kernel.is_some());
-                self.sync_evpn_imports(true);
+                self.sync_fabric_imports(true);
                 json(&report)
             }
             Request::Reset(addr) => match self.find(&addr) {
