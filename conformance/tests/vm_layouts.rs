@@ -12,8 +12,14 @@
 //!   pings host to host over IPv4 and IPv6 through the VRFs and VXLAN, for an IPv4 and an IPv6
 //!   VTEP, with negative controls before and after.
 //!
+//! - `evpn_fabric_frr_tor_two_perouterd_nodes_ping_in_vm`: `vm/tests/evpn-fabric.sh` runs
+//!   an FRR 8.4 ToR (bgpd + zebra) and two perouterd nodes (`--host-netns`) with L3VNI red;
+//!   perouterd's BGP drives the kernel: type-5 routes and VTEP /32s are exchanged through the
+//!   ToR, each node programs the other's host route, and host-a pings host-b over IPv4 and
+//!   IPv6 across VXLAN; a node's withdrawal removes the route.
+//!
 //! Needs qemu-system-x86, linux-image-amd64, busybox-static, cpio and jq: `vm/install.sh` (as
-//! root). Without them these tests fail (they never skip). ~15–45 s each for the VM plus the
+//! root), and FRR and ping for the fabric test. Without them these tests fail (they never skip). ~15–45 s each for the VM plus the
 //! example's build (a few seconds when the crate is already built); `VM_TIMEOUT` bounds the VM
 //! (240 s here unless set).
 
@@ -31,27 +37,28 @@ const MARKER: &str = "LAYOUTS OK";
 /// Builds a dataplane example with cargo and returns its path (from cargo's JSON messages, so
 /// a custom `CARGO_TARGET_DIR` is honoured).
 fn build_example(root: &Path, name: &str) -> PathBuf {
+    build(root, &["-p", "dataplane", "--example", name], name)
+}
+
+/// Runs `cargo build ARGS` and returns the path of the executable target `name`.
+fn build(root: &Path, args: &[&str], name: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let started = Instant::now();
     let out = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "dataplane",
-            "--example",
-            name,
-            "--message-format=json-render-diagnostics",
-        ])
+        .arg("build")
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
         .current_dir(root)
         .output()
         .expect("run cargo build");
     assert!(
         out.status.success(),
-        "cargo build -p dataplane --example {name} failed:\n{}",
+        "cargo build {} failed:\n{}",
+        args.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!(
-        "cargo build --example {name} took {:.1} s",
+        "cargo build {name} took {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let exe = String::from_utf8_lossy(&out.stdout)
@@ -59,7 +66,7 @@ fn build_example(root: &Path, name: &str) -> PathBuf {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .unwrap_or_else(|| panic!("cargo reported no executable for the {name} example"));
+        .unwrap_or_else(|| panic!("cargo reported no executable for {name}"));
     // The guest hides the host's /tmp, /run and /var/tmp, except the repository itself, which
     // vm/run.sh binds back at its path.
     if !exe.starts_with(root) {
@@ -107,5 +114,26 @@ fn evpn_type5_state_carries_ping_between_two_nodes_in_vm() {
             stdout.contains(&format!("=== VTEP family {family}")),
             "the {family} VTEP round did not run; output above"
         );
+    }
+}
+
+#[test]
+fn evpn_fabric_frr_tor_two_perouterd_nodes_ping_in_vm() {
+    vm::require_installed();
+    let root = vm::repo_root();
+    let exe = build(&root, &["-p", "router", "--bin", "perouterd"], "perouterd");
+
+    let stdout = vm::run("vm/tests/evpn-fabric.sh", &[exe.as_path()]);
+    assert!(
+        vm::printed(&stdout, "EVPN FABRIC OK"),
+        "the guest script exited 0 but did not print \"EVPN FABRIC OK\"; output above"
+    );
+    for step in [
+        "ok: FRR has both nodes' type-5 routes",
+        "ok: host-a -> host-b over IPv4",
+        "ok: host-a -> host-b over IPv6",
+        "ok: node-b's withdrawal removed the route",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?}; output above");
     }
 }

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Runs INSIDE the VM (vm/run.sh vm/tests/evpn-fabric.sh PEROUTERD): an OpenPERouter-like
+# fabric end to end, with perouterd's BGP driving the kernel.
+#
+#   host-a ── node-a (perouterd, AS 64514) ──┐                ┌── node-b (perouterd) ── host-b
+#   192.169.10.2 (node 0)   VTEP 100.65.0.0  └─ tor (FRR 8.4 ─┘   VTEP 100.65.0.1   192.169.10.3
+#                                                 bgpd + zebra,                      (node 1)
+#                                                 AS 64512)
+#
+# Each node runs perouterd with `--host-netns`: it builds its own layout (VRF red, br-pe-100,
+# vni100, the pe-e-100/host-e-100 veth, VTEP on lo, sysctls), originates its VTEP /32 over
+# IPv4 unicast and a type-5 route for its host's address, learns the other node's type-5
+# through the ToR (allowas-in: both nodes share AS 64514) and programs it (onlink route via
+# the remote VTEP, neighbour VTEP->router MAC, FDB router MAC->VTEP), and installs the
+# other VTEP's /32 learned over IPv4 unicast in its main table. FRR's zebra routes between
+# the VTEPs. The hosts have no BGP session yet (VRF host sessions are not done), so each gets
+# a static route to the other host via its router-side address.
+# Checks: FRR sees both type-5 routes with the right VNI/RT/ET:8/Rmac; each node has the
+# other's host route in VRF red (onlink via the remote VTEP) and the remote VTEP's /32 via the
+# ToR; host-a pings host-b over IPv4 and IPv6; the packets crossed VXLAN; when node-b's
+# perouterd stops (Cease), the ToR withdraws its routes and node-a removes the VRF route.
+# Prints "EVPN FABRIC OK" as its last line on success.
+set -euo pipefail
+
+bin=${1:-target/debug/perouterd}
+fail() { echo "EVPN FABRIC FAIL: $*" >&2; dump; exit 1; }
+dump() {
+    for n in a b; do
+        echo "--- perouterd node-$n log (last 40 lines)" >&2
+        tail -40 "/tmp/node-$n/perouterd.log" >&2 || true
+        ip -n "node-$n" -d route show vrf red >&2 || true
+        ip -n "node-$n" route show >&2 || true
+    done
+    vtysh_tor "show bgp summary" >&2 || true
+    vtysh_tor "show bgp l2vpn evpn" >&2 || true
+}
+[ -d /run/vm ] && [ -f /run/vm/guest.sh ] || { echo "not inside vm/run.sh's VM"; exit 1; }
+[ -x "$bin" ] || { echo "$bin not found: cargo build -p router --bin perouterd"; exit 1; }
+[ -x /usr/lib/frr/bgpd ] || { echo "FRR not installed on the host (apt-get install frr)"; exit 1; }
+command -v ping >/dev/null || { echo "ping not found (apt-get install iputils-ping)"; exit 1; }
+
+TORDIR=/tmp/frr-tor
+vtysh_tor() { vtysh --vty_socket "$TORDIR" -c "$1"; }
+
+ip -batch - <<EOF
+netns add tor
+netns add node-a
+netns add node-b
+netns add host-a
+netns add host-b
+link add ta netns tor type veth peer name ul netns node-a
+link add tb netns tor type veth peer name ul netns node-b
+EOF
+for ns in tor node-a node-b host-a host-b; do
+    ip netns exec "$ns" sh -c 'ip link set lo up; echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'
+done
+ip -n tor -batch - <<EOF
+addr add 192.168.11.2/24 dev ta
+addr add 192.168.12.2/24 dev tb
+link set ta up
+link set tb up
+EOF
+ip netns exec tor sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+ip -n node-a addr add 192.168.11.3/24 dev ul; ip -n node-a link set ul up
+ip -n node-b addr add 192.168.12.3/24 dev ul; ip -n node-b link set ul up
+
+# The ToR: FRR with zebra (it installs the VTEP routes it learns, and forwards VXLAN).
+mkdir -p "$TORDIR"; chmod 777 "$TORDIR"
+cat > "$TORDIR/bgpd.conf" <<EOF
+frr defaults datacenter
+hostname tor
+log file $TORDIR/bgpd.log
+router bgp 64512
+ bgp router-id 10.0.0.100
+ no bgp ebgp-requires-policy
+ neighbor 192.168.11.3 remote-as 64514
+ neighbor 192.168.12.3 remote-as 64514
+ neighbor 192.168.11.3 timers 3 9
+ neighbor 192.168.12.3 timers 3 9
+ address-family l2vpn evpn
+  neighbor 192.168.11.3 activate
+  neighbor 192.168.12.3 activate
+ exit-address-family
+EOF
+echo "hostname zebra" > "$TORDIR/zebra.conf"
+ip netns exec tor /usr/lib/frr/zebra -u frr -g frr -P 0 -f "$TORDIR/zebra.conf" \
+    -i "$TORDIR/zebra.pid" -z "$TORDIR/zserv.api" --vty_socket "$TORDIR" \
+    --log "file:$TORDIR/zebra.log" > "$TORDIR/zebra.out" 2>&1 &
+for _ in $(seq 50); do [ -S "$TORDIR/zserv.api" ] && break; sleep 0.2; done
+[ -S "$TORDIR/zserv.api" ] || fail "zebra did not start"
+ip netns exec tor /usr/lib/frr/bgpd -S -P 0 -z "$TORDIR/zserv.api" --vty_socket "$TORDIR" \
+    -i "$TORDIR/bgpd.pid" -f "$TORDIR/bgpd.conf" > "$TORDIR/bgpd.out" 2>&1 &
+
+node_config() { # INDEX ROUTER_ID PEER
+    cat <<EOF
+routerID: $2
+asn: 64514
+nodeIndex: $1
+tunnelEndpoint: { cidrs: [100.65.0.0/24] }
+neighbors:
+  - address: $3
+    asn: 64512
+    holdTimeSeconds: 9
+    keepaliveTimeSeconds: 3
+    connectTimeSeconds: 2
+    addressFamilies: [{ type: ipv4unicast }, { type: evpn }]
+l3vnis:
+  - vrf: red
+    vni: 100
+    hostSession:
+      asn: 64514
+      hostASN: 64515
+      localCIDR: { ipv4: 192.169.10.0/24, ipv6: "2001:db8:1::/64" }
+EOF
+}
+start_node() { # NAME INDEX ROUTER_ID PEER
+    mkdir -p "/tmp/node-$1"
+    node_config "$2" "$3" "$4" > "/tmp/node-$1/perouterd.yaml"
+    ip netns exec "node-$1" "$bin" --config "/tmp/node-$1/perouterd.yaml" \
+        --api-socket "/tmp/node-$1/api.sock" --state-dir "/tmp/node-$1" --watch-seconds 0 \
+        --host-netns "/run/netns/host-$1" --log-level info >> "/tmp/node-$1/perouterd.log" 2>&1 &
+    echo $! > "/tmp/node-$1/pid"
+}
+start_node a 0 10.0.0.1 192.168.11.2
+start_node b 1 10.0.0.2 192.168.12.2
+
+# Both sessions up, both type-5 host routes at the ToR.
+for _ in $(seq 60); do
+    n=$(vtysh_tor "show bgp l2vpn evpn json" 2>/dev/null | grep -o '"\[5\]:\[0\]:\[32\]:\[192.169.10.[23]\]"' | sort -u | wc -l || true)
+    [ "$n" = 2 ] && break
+    sleep 1
+done
+[ "$n" = 2 ] || fail "the ToR did not get both nodes' type-5 routes"
+evpn=$(vtysh_tor "show bgp l2vpn evpn route detail type prefix")
+for want in "Route [5]:[0]:[32]:[192.169.10.2] VNI 100" "Route [5]:[0]:[32]:[192.169.10.3] VNI 100" \
+            "RT:64514:100 ET:8 Rmac:02:00:64:41:00:00" "RT:64514:100 ET:8 Rmac:02:00:64:41:00:01"; do
+    grep -qF "$want" <<<"$evpn" || fail "FRR's EVPN table lacks: $want"
+done
+echo "ok: FRR has both nodes' type-5 routes (VNI 100, RT 64514:100, ET:8, each node's router MAC)"
+
+# Each node programs the other's host route into VRF red, and the other VTEP in main.
+for _ in $(seq 30); do
+    a=$(ip -n node-a route show vrf red 192.169.10.3 2>/dev/null || true)
+    b=$(ip -n node-b route show vrf red 192.169.10.2 2>/dev/null || true)
+    [ -n "$a" ] && [ -n "$b" ] && break
+    sleep 1
+done
+grep -q "via 100.65.0.1 dev br-pe-100 proto 250 .*onlink" <<<"$a" || fail "node-a VRF red route to host-b: '$a'"
+grep -q "via 100.65.0.0 dev br-pe-100 proto 250 .*onlink" <<<"$b" || fail "node-b VRF red route to host-a: '$b'"
+ip -n node-a route show 100.65.0.1 | grep -q "via 192.168.11.2 .*proto 250" || fail "node-a has no route to VTEP 100.65.0.1"
+echo "ok: node-a: 192.169.10.3 via VTEP 100.65.0.1 onlink in VRF red; VTEP route via the ToR"
+
+# The hosts: no BGP yet (VRF host sessions are not done), a static route to the other host.
+ip -n host-a route add 192.169.10.3/32 via 192.169.10.1
+ip -n host-a -6 route add 2001:db8:1::3/128 via 2001:db8:1::1
+ip -n host-b route add 192.169.10.2/32 via 192.169.10.1
+ip -n host-b -6 route add 2001:db8:1::2/128 via 2001:db8:1::1
+before=$(ip -n node-b -s -j link show dev vni100 | jq '.[0].stats64.rx.packets')
+ip netns exec host-a ping -c 3 -i 0.3 -W 2 192.169.10.3 >/dev/null || fail "host-a cannot ping host-b (IPv4)"
+echo "ok: host-a -> host-b over IPv4 through VRF red, VXLAN and the FRR ToR"
+ip netns exec host-a ping -c 3 -i 0.3 -W 2 2001:db8:1::3 >/dev/null || fail "host-a cannot ping host-b (IPv6)"
+echo "ok: host-a -> host-b over IPv6 (IPv6 route via the IPv4 VTEP, mapped next hop)"
+after=$(ip -n node-b -s -j link show dev vni100 | jq '.[0].stats64.rx.packets')
+[ "$after" -ge $((before + 6)) ] || fail "node-b's vni100 received $((after - before)) packets, expected >= 6"
+echo "ok: node-b's vni100 received $((after - before)) packets"
+
+# Withdrawal: node-b stops (Cease); the ToR withdraws its routes; node-a removes the route.
+kill -TERM "$(cat /tmp/node-b/pid)"
+for _ in $(seq 30); do
+    a=$(ip -n node-a route show vrf red 192.169.10.3 2>/dev/null || true)
+    [ -z "$a" ] && break
+    sleep 1
+done
+[ -z "$a" ] || fail "node-a kept the route to host-b after node-b left: '$a'"
+echo "ok: node-b's withdrawal removed the route from node-a's VRF"
+kill -TERM "$(cat /tmp/node-a/pid)" 2>/dev/null || true
+echo "EVPN FABRIC OK"
