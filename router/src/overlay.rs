@@ -183,7 +183,7 @@ pub fn node_layout(
 /// What the fabric's routes put into this node's kernel, as the kernel task needs it: EVPN
 /// imports (VRF names and VNIs, no tables: the kernel task resolves those against the
 /// namespace) and the default VRF's unicast routes (the underlay: how VTEPs are reached).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct FabricImports {
     /// Type-5 routes imported into VRFs (ECMP paths included).
     pub type5: Vec<evpn::type5::Imported>,
@@ -192,6 +192,21 @@ pub struct FabricImports {
     /// IPv4/IPv6 unicast routes learned from peers: prefix → next-hop addresses of the
     /// selected paths (ECMP), for the main table.
     pub unicast: BTreeMap<IpNet, Vec<IpAddr>>,
+    /// The L2VNI MAC tables (remote MACs become FDB entries, ARP/ND suppression neighbours and
+    /// symmetric host routes; the kernel task resolves VRF tables).
+    pub macs: evpn::type2::MacTable,
+    /// What `macs` puts in the kernel, as seen with the actor's view (no tables): compared to
+    /// tell whether the kernel task needs the new table.
+    pub macs_signature: dataplane::DesiredState,
+}
+
+impl PartialEq for FabricImports {
+    fn eq(&self, other: &Self) -> bool {
+        self.type5 == other.type5
+            && self.type3 == other.type3
+            && self.unicast == other.unicast
+            && self.macs_signature == other.macs_signature
+    }
 }
 
 /// The main-table route of a learned unicast prefix (`proto 250`, ECMP over the next hops).
@@ -282,7 +297,19 @@ pub fn import_objects(layout: &NodeLayout, imports: &FabricImports) -> dataplane
         router: unicast_objects(imports),
         host: dataplane::DesiredState::new(),
     });
+    f.merge(Fragment {
+        router: imports.macs.dataplane(evpn),
+        host: dataplane::DesiredState::new(),
+    });
     f.router
+}
+
+/// The node's EVPN view for `config` with VRF tables unresolved (0): what the BGP side needs
+/// (names, VNIs, RDs, RTs, VTEP, router MAC).
+pub fn evpn_view(config: &Config) -> Option<EvpnConfig> {
+    node_layout(config, &BTreeMap::new(), &Namespaces::default(), None)
+        .ok()
+        .and_then(|l| l.evpn)
 }
 
 /// The main-table routes of `imports.unicast`.

@@ -317,3 +317,159 @@ fn a_remote_imet_from_gobgp_becomes_a_flood_entry_and_its_withdrawal_removes_it(
         .then_some(())
     });
 }
+
+/// Type-2 both ways on an L2VNI (no VRF, host kernel): a MAC the kernel bridge learns from
+/// the host side is advertised to GoBGP (RD 10.0.0.1:120, label 120), and GoBGP's MAC/IP
+/// route becomes an FDB entry towards its VTEP plus an ARP suppression neighbour.
+#[test]
+fn type2_local_learning_is_advertised_and_remote_macs_are_programmed() {
+    let topo = lab::topo();
+    let gobgp = lab::Gobgp::start(
+        &topo.tor,
+        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
+         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.3\"\n    peer-as = 64514\n\
+         [neighbors.transport.config]\n    local-address = \"192.168.11.2\"\n\
+         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n",
+    );
+    let host_path = format!("/run/netns/{}", topo.host.name);
+    let r = Perouterd::start_with_args(
+        &topo.router,
+        "routerID: 10.0.0.1\nasn: 64514\nnodeIndex: 0\n\
+         tunnelEndpoint: { cidrs: [100.65.0.0/24] }\n\
+         neighbors:\n  - address: 192.168.11.2\n    asn: 64512\n\
+         \x20   addressFamilies: [{ type: evpn }]\n\
+         l2vnis:\n  - { vni: 120, hostMaster: { type: LinuxBridge, linuxBridge: { lifecycle: Managed } } }\n",
+        &["--host-netns", &host_path],
+    );
+    r.wait_established("192.168.11.2", 30);
+    wait_for(20, "br-hs-120 on the host", || {
+        lab::sh(&["ip", "-n", &topo.host.name, "-j", "link", "show"])
+            .contains("\"br-hs-120\"")
+            .then_some(())
+    });
+
+    // Remote: GoBGP's MAC/IP route for VNI 120 (RT 64512:120, imported by *:120).
+    gobgp.cli(&[
+        "global",
+        "rib",
+        "-a",
+        "evpn",
+        "add",
+        "macadv",
+        "02:00:00:00:99:01",
+        "10.120.0.9",
+        "etag",
+        "0",
+        "label",
+        "120",
+        "rd",
+        "10.0.0.9:120",
+        "rt",
+        "64512:120",
+        "encap",
+        "vxlan",
+        "nexthop",
+        "100.65.0.9",
+    ]);
+    let fdb = wait_for(20, "the remote MAC on vni120", || {
+        let out = lab::sh(&[
+            "bridge",
+            "-n",
+            &topo.router.name,
+            "fdb",
+            "show",
+            "dev",
+            "vni120",
+        ]);
+        out.lines()
+            .find(|l| l.starts_with("02:00:00:00:99:01"))
+            .map(str::to_owned)
+    });
+    assert!(
+        fdb.contains("dst 100.65.0.9") && fdb.contains("extern_learn"),
+        "{fdb}"
+    );
+    let neigh = lab::sh(&[
+        "ip",
+        "-n",
+        &topo.router.name,
+        "neigh",
+        "show",
+        "dev",
+        "br-pe-120",
+    ]);
+    assert!(
+        neigh.contains("10.120.0.9 lladdr 02:00:00:00:99:01"),
+        "ARP suppression entry: {neigh}"
+    );
+
+    // Local: traffic from the host side teaches br-pe-120 the host bridge's MAC on pe-e-120.
+    let host_mac = lab::sh(&[
+        "ip",
+        "-n",
+        &topo.host.name,
+        "-j",
+        "link",
+        "show",
+        "dev",
+        "br-hs-120",
+    ]);
+    let host_mac: Vec<Value> = serde_json::from_str(&host_mac).unwrap();
+    let host_mac = host_mac[0]["address"].as_str().unwrap().to_owned();
+    lab::sh(&[
+        "ip",
+        "-n",
+        &topo.host.name,
+        "addr",
+        "add",
+        "10.120.0.2/24",
+        "dev",
+        "br-hs-120",
+    ]);
+    let _ = topo
+        .host
+        .command("ping")
+        .args(["-c", "2", "-W", "1", "10.120.0.77"])
+        .output();
+    let learned = wait_for(20, "GoBGP to receive our type-2 for the host's MAC", || {
+        let out = gobgp.cli(&["global", "rib", "-a", "evpn"]);
+        out.contains(&host_mac).then_some(out)
+    });
+    let line = learned
+        .lines()
+        .find(|l| l.contains(&host_mac))
+        .unwrap_or_default();
+    assert!(line.contains("10.0.0.1:120"), "our RD: {line}");
+    assert!(line.contains("100.65.0.0"), "our VTEP as next hop: {line}");
+    let withdrawn = gobgp.cli(&[
+        "global",
+        "rib",
+        "-a",
+        "evpn",
+        "del",
+        "macadv",
+        "02:00:00:00:99:01",
+        "10.120.0.9",
+        "etag",
+        "0",
+        "label",
+        "120",
+        "rd",
+        "10.0.0.9:120",
+    ]);
+    let _ = withdrawn;
+    wait_for(20, "the remote MAC to leave vni120", || {
+        (!lab::sh(&[
+            "bridge",
+            "-n",
+            &topo.router.name,
+            "fdb",
+            "show",
+            "dev",
+            "vni120",
+        ])
+        .contains("02:00:00:00:99:01"))
+        .then_some(())
+    });
+}

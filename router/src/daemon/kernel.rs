@@ -160,3 +160,39 @@ async fn apply_in(path: String, desired: DesiredState) -> anyhow::Result<ApplyRe
     .await??;
     Ok(report)
 }
+
+/// Starts the kernel watcher in the current (router) namespace: bridge FDB and neighbour
+/// changes (local MAC and MAC/IP learning, the source of EVPN type-2 routes) go to the actor
+/// as [`super::Input::Kernel`]. An `Overrun` is passed on too: the actor logs it (a full
+/// re-read of the bridge tables is not done yet).
+pub fn spawn_watcher(tx: tokio::sync::mpsc::Sender<super::Input>) {
+    tokio::spawn(async move {
+        let mut watcher = match dataplane::watch::Watcher::new() {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(error = %e, "kernel watcher: cannot subscribe; no local MAC learning");
+                return;
+            }
+        };
+        loop {
+            let event = match watcher.recv().await {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(error = %e, "kernel watcher stopped");
+                    return;
+                }
+            };
+            if !matches!(
+                event,
+                dataplane::watch::DataplaneEvent::Fdb(_)
+                    | dataplane::watch::DataplaneEvent::Neigh(_)
+                    | dataplane::watch::DataplaneEvent::Overrun(_)
+            ) {
+                continue;
+            }
+            if tx.send(super::Input::Kernel(event)).await.is_err() {
+                return;
+            }
+        }
+    });
+}

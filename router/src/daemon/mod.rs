@@ -91,6 +91,8 @@ pub enum Input {
         /// Its link-local address and interface index.
         found: PeerLinkLocal,
     },
+    /// A bridge FDB or neighbour change in the router namespace (kernel watcher).
+    Kernel(dataplane::watch::DataplaneEvent),
 }
 
 /// API requests the actor answers.
@@ -204,6 +206,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .kernel
         .clone()
         .map(|k| kernel::spawn(k, Arc::new(config.clone())));
+    if kernel.is_some() {
+        kernel::spawn_watcher(tx.clone());
+    }
     let restarting = restart_marker(&opts.state_dir, &config);
     let mut actor = Actor::new(config, opts.config_path.clone(), listeners, tx);
     actor.state_dir = opts.state_dir.clone();
@@ -408,6 +413,8 @@ struct Actor {
     kernel: Option<kernel::KernelHandle>,
     /// The EVPN imports last sent to the kernel task.
     fabric_imports: Arc<crate::overlay::FabricImports>,
+    /// The L2VNI MAC tables: local learning → type-2 routes, remote type-2 → kernel.
+    macs: evpn::type2::MacTable,
     /// EVPN routes originated now (`overlay::evpn_exports`), by destination.
     evpn_originated: BTreeMap<rib::Dest, (bgp::wire::PathAttributes, bgp::wire::NextHop)>,
 }
@@ -602,6 +609,7 @@ impl Actor {
             originated: Vec::new(),
             kernel: None,
             fabric_imports: Arc::default(),
+            macs: evpn::type2::MacTable::new(),
             evpn_originated: BTreeMap::new(),
         }
     }
@@ -785,12 +793,47 @@ impl Actor {
         }
     }
 
+    /// A local MAC or MAC/IP change on an L2VNI bridge: the MAC table decides which type-2
+    /// routes to originate or withdraw.
+    fn kernel_event(&mut self, event: &dataplane::watch::DataplaneEvent) {
+        if let dataplane::watch::DataplaneEvent::Overrun(reason) = event {
+            tracing::warn!(?reason, "kernel watcher lost notifications; local MACs learned meanwhile are advertised when the kernel reports them again");
+            return;
+        }
+        let Some(cfg) = crate::overlay::evpn_view(&self.config) else {
+            return;
+        };
+        if self.macs.handle_event(&cfg, event) {
+            self.apply_mac_changes();
+        }
+    }
+
+    /// Originates and withdraws the type-2 routes the MAC table asks for.
+    fn apply_mac_changes(&mut self) {
+        for change in self.macs.take_changes() {
+            match change {
+                evpn::type2::Change::Advertise(o) => {
+                    let nh = o.bgp_next_hop();
+                    tracing::info!(route = ?o.key(), "type-2 originated");
+                    self.rib
+                        .originate(rib::Nlri::L2vpnEvpn(o.route), o.attributes, nh);
+                }
+                evpn::type2::Change::Withdraw(route) => {
+                    self.rib.withdraw_local(rib::Nlri::L2vpnEvpn(route).dest());
+                }
+                evpn::type2::Change::FlushLocal { vni, mac } => {
+                    tracing::info!(vni, %mac, "MAC moved to a remote VTEP (the bridge's learned entry ages out)");
+                }
+            }
+        }
+    }
+
     /// Recomputes what the fabric's EVPN routes import into this node when an EVPN best path
     /// changed (or `force`), and hands it to the kernel task when it differs.
     fn sync_fabric_imports(&mut self, force: bool) {
-        let Some(k) = &self.kernel else {
+        if self.kernel.is_none() {
             return;
-        };
+        }
         let changed = self.rib.take_changes();
         if !force && changed.is_empty() {
             return;
@@ -805,6 +848,34 @@ impl Actor {
             })
             .collect();
         let (mut imports, ignored) = crate::overlay::evpn_imports(&self.config, paths);
+        // Type-2: the MAC table follows the changed destinations (best path or gone).
+        if let Some(cfg) = crate::overlay::evpn_view(&self.config) {
+            for dest in changed.iter().filter(|d| d.family() == Family::L2vpnEvpn) {
+                let rib::Dest::L2vpnEvpn {
+                    key: key @ bgp::wire::EvpnKey::MacIp { .. },
+                } = dest
+                else {
+                    continue;
+                };
+                let best = self.rib.get(dest).and_then(|e| e.best());
+                match best {
+                    Some(p) if p.source.peer != rib::LOCAL => {
+                        if let (rib::Nlri::L2vpnEvpn(bgp::wire::EvpnRoute::MacIp(r)), Some(nh)) =
+                            (&p.nlri, next_hop_ip(&p.attrs.next_hop))
+                        {
+                            if let Err(why) = self.macs.remote_route(&cfg, r, &p.attrs.attrs, nh) {
+                                tracing::debug!(reason = %why, "type-2 route not imported");
+                            }
+                        }
+                    }
+                    _ => {
+                        self.macs.remote_withdraw(&cfg, key);
+                    }
+                }
+            }
+            imports.macs_signature = self.macs.dataplane(&cfg);
+            imports.macs = self.macs.clone();
+        }
         for family in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
             for (dest, e) in self.rib.table(family) {
                 let prefix = match dest {
@@ -830,8 +901,11 @@ impl Actor {
                 }
             }
         }
+        // Mobility decisions made while importing (our routes withdrawn, re-advertised).
+        self.apply_mac_changes();
         if *self.fabric_imports != imports {
             tracing::info!(
+                type2 = imports.macs_signature.fdb.len(),
                 type5 = imports.type5.len(),
                 type3 = imports.type3.len(),
                 unicast = imports.unicast.len(),
@@ -839,7 +913,9 @@ impl Actor {
                 "fabric imports changed"
             );
             let imports = Arc::new(imports);
-            k.imports.send_replace(Arc::clone(&imports));
+            if let Some(k) = &self.kernel {
+                k.imports.send_replace(Arc::clone(&imports));
+            }
             self.fabric_imports = imports;
         }
     }
@@ -889,6 +965,7 @@ impl Actor {
                 event,
             } => self.session_event(peer, generation, event),
             Input::Incoming { stream, remote } => self.incoming(stream, remote),
+            Input::Kernel(event) => self.kernel_event(&event),
             Input::Api(req, reply) => {
                 let answer = self.request(req);
                 let _ = reply.send(answer);
@@ -1447,6 +1524,10 @@ impl Actor {
                     }
                 }
                 self.rib.track_changes(self.kernel.is_some());
+                if let Some(cfg) = crate::overlay::evpn_view(&self.config) {
+                    self.macs.reconfigure(&cfg);
+                    self.apply_mac_changes();
+                }
                 self.sync_fabric_imports(true);
                 json(&report)
             }
@@ -1650,6 +1731,15 @@ impl Actor {
             .filter(|(_, p)| &p.key == key)
             .map(|(id, _)| *id)
             .collect()
+    }
+}
+
+/// The address of a 4- or 16-octet next hop.
+fn next_hop_ip(nh: &bgp::wire::NextHop) -> Option<IpAddr> {
+    match nh {
+        bgp::wire::NextHop::Ipv4(a) => Some(IpAddr::V4(*a)),
+        bgp::wire::NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(*global)),
+        _ => None,
     }
 }
 
