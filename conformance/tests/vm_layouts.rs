@@ -16,7 +16,8 @@
 //!   an FRR 8.4 ToR (bgpd + zebra) and two perouterd nodes (`--host-netns`) with L3VNI red;
 //!   perouterd's BGP drives the kernel: type-5 routes and VTEP /32s are exchanged through the
 //!   ToR, each node programs the other's host route, and host-a pings host-b over IPv4 and
-//!   IPv6 across VXLAN; a node's withdrawal removes the route.
+//!   IPv6 across VXLAN; the stretched L2VNI 110 carries a ping in one subnet through type-3
+//!   flood lists and type-2 MACs; a node's withdrawal removes the route.
 //!
 //! Needs qemu-system-x86, linux-image-amd64, busybox-static, cpio and jq: `vm/install.sh` (as
 //! root), and FRR and ping for the fabric test. Without them these tests fail (they never skip). ~15–45 s each for the VM plus the
@@ -132,6 +133,9 @@ fn evpn_fabric_frr_tor_two_perouterd_nodes_ping_in_vm() {
         "ok: FRR has both nodes' type-5 routes",
         "ok: host-a -> host-b over IPv4",
         "ok: host-a -> host-b over IPv6",
+        "ok: type-3 routes built each node's flood list for VNI 110",
+        "ok: host-a -> host-b over the stretched L2VNI 110",
+        "ok: host-b's MAC learned on node-b, advertised as type-2",
         "ok: node-b's withdrawal removed the route",
     ] {
         assert!(stdout.contains(step), "missing {step:?}; output above");

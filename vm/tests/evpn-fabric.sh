@@ -15,6 +15,8 @@
 # other VTEP's /32 learned over IPv4 unicast in its main table. FRR's zebra routes between
 # the VTEPs. The hosts have no BGP session yet (VRF host sessions are not done), so each gets
 # a static route to the other host via its router-side address.
+# The L2VNI 110 (no routing domain) is stretched between the nodes: type-3 flood lists and
+# type-2 MACs learned from the hosts' managed bridges carry a ping in one subnet.
 # Checks: FRR sees both type-5 routes with the right VNI/RT/ET:8/Rmac; each node has the
 # other's host route in VRF red (onlink via the remote VTEP) and the remote VTEP's /32 via the
 # ToR; host-a pings host-b over IPv4 and IPv6; the packets crossed VXLAN; when node-b's
@@ -111,6 +113,9 @@ l3vnis:
       asn: 64514
       hostASN: 64515
       localCIDR: { ipv4: 192.169.10.0/24, ipv6: "2001:db8:1::/64" }
+l2vnis:
+  - vni: 110
+    hostMaster: { type: LinuxBridge, linuxBridge: { lifecycle: Managed } }
 EOF
 }
 start_node() { # NAME INDEX ROUTER_ID PEER
@@ -163,6 +168,30 @@ echo "ok: host-a -> host-b over IPv6 (IPv6 route via the IPv4 VTEP, mapped next 
 after=$(ip -n node-b -s -j link show dev vni100 | jq '.[0].stats64.rx.packets')
 [ "$after" -ge $((before + 6)) ] || fail "node-b's vni100 received $((after - before)) packets, expected >= 6"
 echo "ok: node-b's vni100 received $((after - before)) packets"
+
+# The stretched L2VNI 110: the hosts' managed bridges br-hs-110 share 10.110.0.0/24 across
+# the two nodes. ARP floods over the type-3 flood lists; the bridges learn the MACs, which
+# the nodes advertise as type-2 routes and program on the other side.
+for _ in $(seq 30); do
+    fa=$(bridge -n node-a fdb show dev vni110 | grep -c '^00:00:00:00:00:00 dst 100.65.0.1' || true)
+    fb=$(bridge -n node-b fdb show dev vni110 | grep -c '^00:00:00:00:00:00 dst 100.65.0.0' || true)
+    [ "$fa" = 1 ] && [ "$fb" = 1 ] && break
+    sleep 1
+done
+[ "$fa" = 1 ] && [ "$fb" = 1 ] || fail "no type-3 flood entries on vni110 (node-a $fa, node-b $fb)"
+echo "ok: type-3 routes built each node's flood list for VNI 110"
+ip -n host-a addr add 10.110.0.2/24 dev br-hs-110
+ip -n host-b addr add 10.110.0.3/24 dev br-hs-110
+ip netns exec host-a ping -c 3 -i 0.3 -W 2 10.110.0.3 >/dev/null || fail "host-a cannot ping host-b over the stretched L2VNI"
+echo "ok: host-a -> host-b over the stretched L2VNI 110"
+mac_b=$(ip -n host-b -j link show dev br-hs-110 | jq -r '.[0].address')
+for _ in $(seq 30); do
+    t2=$(bridge -n node-a fdb show dev vni110 | grep "^$mac_b dst 100.65.0.1" || true)
+    [ -n "$t2" ] && break
+    sleep 1
+done
+grep -q extern_learn <<<"$t2" || fail "node-a has no type-2 FDB entry for host-b's MAC $mac_b: '$t2'"
+echo "ok: host-b's MAC learned on node-b, advertised as type-2, programmed on node-a ($t2)"
 
 # Withdrawal: node-b stops (Cease); the ToR withdraws its routes; node-a removes the route.
 kill -TERM "$(cat /tmp/node-b/pid)"
