@@ -17,7 +17,8 @@
 //!   perouterd's BGP drives the kernel: type-5 routes and VTEP /32s are exchanged through the
 //!   ToR, each node programs the other's host route, and host-a pings host-b over IPv4 and
 //!   IPv6 across VXLAN; the stretched L2VNI 110 carries a ping in one subnet through type-3
-//!   flood lists and type-2 MACs; a node's withdrawal removes the route.
+//!   flood lists and type-2 MACs; GoBGP behind the ToR injects a type-5 that node-a
+//!   installs; a node's withdrawal removes the route.
 //!
 //! Needs qemu-system-x86, linux-image-amd64, busybox-static, cpio and jq: `vm/install.sh` (as
 //! root), and FRR and ping for the fabric test. Without them these tests fail (they never skip). ~15–45 s each for the VM plus the
@@ -136,6 +137,7 @@ fn evpn_fabric_frr_tor_two_perouterd_nodes_ping_in_vm() {
         "ok: type-3 routes built each node's flood list for VNI 110",
         "ok: host-a -> host-b over the stretched L2VNI 110",
         "ok: host-b's MAC learned on node-b, advertised as type-2",
+        "ok: GoBGP's type-5 (router MAC, label 100) installed in VRF red",
         "ok: node-b's withdrawal removed the route",
     ] {
         assert!(stdout.contains(step), "missing {step:?}; output above");

@@ -17,6 +17,8 @@
 # a static route to the other host via its router-side address.
 # The L2VNI 110 (no routing domain) is stretched between the nodes: type-3 flood lists and
 # type-2 MACs learned from the hosts' managed bridges carry a ping in one subnet.
+# GoBGP behind the ToR injects type-5 routes: a complete one is installed in VRF red; its
+# default shape (no router MAC, label 0) is not.
 # Checks: FRR sees both type-5 routes with the right VNI/RT/ET:8/Rmac; each node has the
 # other's host route in VRF red (onlink via the remote VTEP) and the remote VTEP's /32 via the
 # ToR; host-a pings host-b over IPv4 and IPv6; the packets crossed VXLAN; when node-b's
@@ -50,21 +52,26 @@ netns add node-a
 netns add node-b
 netns add host-a
 netns add host-b
+netns add gob
 link add ta netns tor type veth peer name ul netns node-a
 link add tb netns tor type veth peer name ul netns node-b
+link add tg netns tor type veth peer name ul netns gob
 EOF
-for ns in tor node-a node-b host-a host-b; do
+for ns in tor node-a node-b host-a host-b gob; do
     ip netns exec "$ns" sh -c 'ip link set lo up; echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'
 done
 ip -n tor -batch - <<EOF
 addr add 192.168.11.2/24 dev ta
 addr add 192.168.12.2/24 dev tb
+addr add 192.168.13.2/24 dev tg
 link set ta up
 link set tb up
+link set tg up
 EOF
 ip netns exec tor sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
 ip -n node-a addr add 192.168.11.3/24 dev ul; ip -n node-a link set ul up
 ip -n node-b addr add 192.168.12.3/24 dev ul; ip -n node-b link set ul up
+ip -n gob addr add 192.168.13.3/24 dev ul; ip -n gob link set ul up
 
 # The ToR: FRR with zebra (it installs the VTEP routes it learns, and forwards VXLAN).
 mkdir -p "$TORDIR"; chmod 777 "$TORDIR"
@@ -77,11 +84,17 @@ router bgp 64512
  no bgp ebgp-requires-policy
  neighbor 192.168.11.3 remote-as 64514
  neighbor 192.168.12.3 remote-as 64514
+ neighbor 192.168.13.3 remote-as 64999
  neighbor 192.168.11.3 timers 3 9
  neighbor 192.168.12.3 timers 3 9
+ neighbor 192.168.13.3 timers 3 9
+ address-family ipv4 unicast
+  redistribute connected
+ exit-address-family
  address-family l2vpn evpn
   neighbor 192.168.11.3 activate
   neighbor 192.168.12.3 activate
+  neighbor 192.168.13.3 activate
  exit-address-family
 EOF
 echo "hostname zebra" > "$TORDIR/zebra.conf"
@@ -192,6 +205,63 @@ for _ in $(seq 30); do
 done
 grep -q extern_learn <<<"$t2" || fail "node-a has no type-2 FDB entry for host-b's MAC $mac_b: '$t2'"
 echo "ok: host-b's MAC learned on node-b, advertised as type-2, programmed on node-a ($t2)"
+
+# GoBGP as a second EVPN speaker (AS 64999, behind the ToR; its VTEP is its underlay address,
+# which the ToR redistributes) injects two type-5 routes for VRF red (RT 64999:100, imported
+# by *:100): one complete (router MAC, label 100), and one as GoBGP sends it by default (no
+# router MAC, label 0), which FRR drops (the ToR does not pass it on; perouterd's identical
+# rule is unit-tested in evpn::type5).
+if command -v gobgpd >/dev/null; then
+    mkdir -p /tmp/gob
+    cat > /tmp/gob/gobgpd.toml <<EOF
+[global.config]
+  as = 64999
+  router-id = "10.0.0.99"
+  port = -1
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "192.168.13.2"
+    peer-as = 64512
+  [neighbors.transport.config]
+    local-address = "192.168.13.3"
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "l2vpn-evpn"
+EOF
+    ip netns exec gob gobgpd -f /tmp/gob/gobgpd.toml -t toml --api-hosts 127.0.0.1:50051 > /tmp/gob/gobgpd.log 2>&1 &
+    gob() { ip netns exec gob gobgp -u 127.0.0.1 -p 50051 "$@"; }
+    for _ in $(seq 30); do
+        gob neighbor 2>/dev/null | grep -q Establ && break
+        sleep 1
+    done
+    gob neighbor | grep -q Establ || fail "GoBGP's session with the ToR did not come up"
+    gob global rib -a evpn add prefix 10.99.0.0/24 etag 0 rd 10.0.0.99:1 rt 64999:100 \
+        encap vxlan router-mac 02:00:00:00:00:99 label 100 nexthop 192.168.13.3
+    gob global rib -a evpn add prefix 10.98.0.0/24 etag 0 rd 10.0.0.99:2 rt 64999:100 \
+        nexthop 192.168.13.3
+    for _ in $(seq 30); do
+        g=$(ip -n node-a route show vrf red 10.99.0.0/24 2>/dev/null || true)
+        [ -n "$g" ] && break
+        sleep 1
+    done
+    if ! grep -q "via 192.168.13.3 dev br-pe-100 proto 250 .*onlink" <<<"$g"; then
+        gob global rib -a evpn >&2 || true
+        vtysh_tor "show bgp l2vpn evpn route detail type prefix" >&2 || true
+        grep -i "type-5\|ignored\|imports" /tmp/node-a/perouterd.log | tail -20 >&2 || true
+        fail "node-a did not install GoBGP's type-5: '$g'"
+    fi
+    n=$(ip -n node-a neigh show dev br-pe-100 192.168.13.3)
+    grep -q "lladdr 02:00:00:00:00:99" <<<"$n" || fail "no VTEP -> router MAC neighbour for GoBGP's route: '$n'"
+    echo "ok: GoBGP's type-5 (router MAC, label 100) installed in VRF red via its VTEP 192.168.13.3"
+    [ -z "$(ip -n node-a route show vrf red 10.98.0.0/24)" ] || fail "GoBGP's type-5 without router MAC was installed"
+    echo "ok: GoBGP's default type-5 (no router MAC, label 0) not installed (the FRR ToR already drops it; perouterd's own rule is evpn::type5's unit test)"
+else
+    fail "gobgpd not found on the host (apt-get install gobgpd)"
+fi
 
 # Withdrawal: node-b stops (Cease); the ToR withdraws its routes; node-a removes the route.
 kill -TERM "$(cat /tmp/node-b/pid)"
