@@ -15,7 +15,11 @@
 
 mod lab;
 
-use lab::{wait_for, Frr, Perouterd};
+use std::time::Duration;
+
+use bgp::session::{SessionCommand, SessionEvent};
+use bgp::wire::Family;
+use lab::{next, speaker_in, wait_for, Frr, Perouterd, Speaker};
 use serde_json::Value;
 
 const TOR: &str = "router bgp 64512\n bgp router-id 10.0.0.100\n no bgp ebgp-requires-policy\n\
@@ -472,4 +476,69 @@ fn type2_local_learning_is_advertised_and_remote_macs_are_programmed() {
         .contains("02:00:00:00:99:01"))
         .then_some(())
     });
+}
+
+/// An EVPN route of a type perouterd does not know (type 8, from ExaBGP's `bgp-evpn-1`
+/// vector: a real UPDATE withdrawing type-2 routes next to a type-8 one) is skipped and the
+/// session stays up (RFC 7606 §5.4; GoBGP resets the session here, FRR does not).
+#[test]
+fn an_unknown_evpn_route_type_keeps_the_session_up() {
+    let topo = lab::topo();
+    let r = Perouterd::start(
+        &topo.router,
+        "routerID: 10.0.0.1\nasn: 64514\nneighbors:\n\
+         - address: 192.169.10.2\n  asn: 64515\n  passive: true\n\
+         \x20 addressFamilies: [{ type: evpn }]\n",
+    );
+    let hex = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/conformance/exabgp/bgp-evpn-1.hex"),
+    )
+    .expect("../shared/conformance/exabgp/bgp-evpn-1.hex (the shared conformance corpus)");
+    let body = router::decode::parse_hex(&hex).unwrap();
+    let update = router::decode::with_header(2, &body);
+    let mut sp = Speaker::host();
+    sp.families = vec![Family::L2vpnEvpn];
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let (finish_tx, finish_rx) = std::sync::mpsc::channel::<()>();
+    let speaker = speaker_in(&topo.host.name, sp, move |cmd, mut ev| async move {
+        next(&mut ev, |e| {
+            matches!(e, SessionEvent::Established(_)).then_some(())
+        })
+        .await;
+        cmd.try_send(SessionCommand::SendEncoded(vec![update]))
+            .unwrap();
+        // Whatever comes within 5 s: a Down would be the session reset.
+        let outcome = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match ev.recv().await {
+                    Some(SessionEvent::Down(reason)) => return format!("down: {reason:?}"),
+                    Some(_) => continue,
+                    None => return "closed".to_owned(),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| "still up".to_owned());
+        tx.send(outcome).unwrap();
+        // Keep the session open until perouterd's side has been checked.
+        let _ =
+            tokio::task::spawn_blocking(move || finish_rx.recv_timeout(Duration::from_secs(30)))
+                .await;
+        drop(cmd);
+    });
+    let outcome = rx.recv_timeout(Duration::from_secs(40)).unwrap();
+    assert_eq!(
+        outcome,
+        "still up",
+        "perouterd reset the session:\n{}",
+        r.log()
+    );
+    let n = r.neighbor("192.169.10.2");
+    assert_eq!(n["summary"]["state"], "Established", "{n}");
+    assert_eq!(n["summary"]["updates_in"], 1, "the UPDATE was read: {n}");
+    assert_eq!(n["flaps"], 0, "{n}");
+    assert_eq!(n["rfc7606"]["session_reset"], 0, "{n}");
+    finish_tx.send(()).unwrap();
+    speaker.join().unwrap();
 }

@@ -626,6 +626,8 @@ pub struct Speaker {
     pub peer: SocketAddr,
     pub peer_as: u32,
     pub hold: u16,
+    /// Families announced in the OPEN (multiprotocol capabilities).
+    pub families: Vec<Family>,
 }
 
 impl Speaker {
@@ -637,6 +639,7 @@ impl Speaker {
             peer: SocketAddr::from((Ipv4Addr::new(192, 169, 10, 1), 179)),
             peer_as: 64514,
             hold: 30,
+            families: vec![Family::Ipv4Unicast],
         }
     }
 }
@@ -663,10 +666,11 @@ where
                         sp.asn,
                         sp.hold,
                         sp.router_id,
-                        vec![
-                            Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
-                            Capability::FourOctetAs(sp.asn),
-                        ],
+                        sp.families
+                            .iter()
+                            .map(|f| Capability::Multiprotocol(f.afi_safi()))
+                            .chain([Capability::FourOctetAs(sp.asn)])
+                            .collect(),
                     ),
                     peer_as: Some(sp.peer_as),
                     peer_type: None,
