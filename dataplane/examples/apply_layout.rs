@@ -31,15 +31,14 @@
 #![allow(clippy::print_stdout)]
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::net::IpAddr;
 use std::process::ExitCode;
 
 use dataplane::layout::{self, Fragment, HostMaster, HostSession, Namespaces};
 use dataplane::netlink::NetlinkDataplane;
+use dataplane::netns::NetnsHandle;
 use dataplane::{ApplyReport, Dataplane, DesiredState, Encap, NextHop, Route, Seg6LocalAction};
 use ipnet::IpNet;
-use nix::sched::{setns, CloneFlags};
 
 fn sample(
     router_ns: &str,
@@ -134,50 +133,26 @@ fn sample(
 
 /// The VRFs of netns `ns` with their tables.
 fn vrf_tables_in(ns: &str) -> Result<BTreeMap<String, u32>, String> {
-    let path = if ns.starts_with('/') {
-        ns.to_string()
-    } else {
-        format!("/run/netns/{ns}")
-    };
-    std::thread::spawn(move || {
-        let file = File::open(&path).map_err(|e| format!("open {path}: {e}"))?;
-        setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| format!("setns {path}: {e}"))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("tokio runtime: {e}"))?;
-        rt.block_on(async {
+    let handle = NetnsHandle::open(ns).map_err(|e| e.to_string())?;
+    handle
+        .run_async(|| async {
             let mut dp = NetlinkDataplane::new().map_err(|e| e.to_string())?;
             dp.vrf_tables().await.map_err(|e| e.to_string())
         })
-    })
-    .join()
-    .map_err(|_| "thread panicked".to_string())?
+        .map_err(|e| e.to_string())?
 }
 
-/// Applies `desired` from a thread inside netns `ns`.
+/// Applies `desired` from a thread inside netns `ns` (a name under `/run/netns` or a path).
 fn apply_in(ns: &str, desired: DesiredState) -> Result<ApplyReport, String> {
-    let path = if ns.starts_with('/') {
-        ns.to_string()
-    } else {
-        format!("/run/netns/{ns}")
-    };
-    std::thread::spawn(move || {
-        let file = File::open(&path).map_err(|e| format!("open {path}: {e}"))?;
-        setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| format!("setns {path}: {e}"))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("tokio runtime: {e}"))?;
-        rt.block_on(async {
+    let handle = NetnsHandle::open(ns).map_err(|e| e.to_string())?;
+    handle
+        .run_async(|| async move {
             let mut dp = NetlinkDataplane::new().map_err(|e| e.to_string())?;
             dp.apply(&desired)
                 .await
-                .map_err(|e| format!("apply in {path}: {e}"))
+                .map_err(|e| format!("apply in {ns}: {e}"))
         })
-    })
-    .join()
-    .map_err(|_| "apply thread panicked".to_string())?
+        .map_err(|e| e.to_string())?
 }
 
 fn run() -> Result<usize, String> {

@@ -24,17 +24,16 @@
 //! `SECOND_APPLY_WRITES=<n>`. Exits 1 on any error.
 #![allow(clippy::print_stdout)]
 
-use std::fs::File;
 use std::net::IpAddr;
 use std::process::ExitCode;
 
 use dataplane::layout::{self, Fragment, HostSession, Namespaces};
 use dataplane::netlink::NetlinkDataplane;
+use dataplane::netns::NetnsHandle;
 use dataplane::{
     Address, ApplyReport, Dataplane, DesiredState, Fdb, Link, MacAddr, Neigh, NextHop, Route,
 };
 use ipnet::IpNet;
-use nix::sched::{setns, CloneFlags};
 
 struct Node {
     index: u8,
@@ -131,25 +130,17 @@ fn desired(
     Ok((d, f.host))
 }
 
-/// Applies `desired` from a thread inside netns `ns`.
+/// Applies `desired` from a thread inside netns `ns` (a name under `/run/netns` or a path).
 fn apply_in(ns: &str, desired: DesiredState) -> Result<ApplyReport, String> {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = File::open(&path).map_err(|e| format!("open {path}: {e}"))?;
-        setns(&file, CloneFlags::CLONE_NEWNET).map_err(|e| format!("setns {path}: {e}"))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("tokio runtime: {e}"))?;
-        rt.block_on(async {
+    let handle = NetnsHandle::open(ns).map_err(|e| e.to_string())?;
+    handle
+        .run_async(|| async move {
             let mut dp = NetlinkDataplane::new().map_err(|e| e.to_string())?;
             dp.apply(&desired)
                 .await
-                .map_err(|e| format!("apply in {path}: {e}"))
+                .map_err(|e| format!("apply in {ns}: {e}"))
         })
-    })
-    .join()
-    .map_err(|_| "apply thread panicked".to_string())?
+        .map_err(|e| e.to_string())?
 }
 
 fn run() -> Result<usize, String> {

@@ -33,6 +33,7 @@ pub mod memory;
 pub mod model;
 pub mod netlink;
 pub mod netns;
+mod nlattr;
 pub mod plan;
 pub mod report;
 pub mod underlay;

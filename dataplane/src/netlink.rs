@@ -75,6 +75,7 @@ use crate::model::{
     NextHop, ObservedLink, ObservedState, Route, RouteKind, Seg6LocalAction,
 };
 use crate::netns::NetnsHandle;
+use crate::nlattr::{address_net, gateway, neigh_dst, neigh_mac, route_ip};
 use crate::plan::{plan, LinkChange, Op};
 use crate::report::ApplyReport;
 use crate::{Dataplane, OWNED_LINK_GROUP, RTPROT_PEROUTERD};
@@ -665,18 +666,7 @@ impl NetlinkDataplane {
             let Some(link) = names.get(&a.header.index) else {
                 continue;
             };
-            let local = a.attributes.iter().find_map(|x| match x {
-                AddressAttribute::Local(ip) => Some(*ip),
-                _ => None,
-            });
-            let address = a.attributes.iter().find_map(|x| match x {
-                AddressAttribute::Address(ip) => Some(*ip),
-                _ => None,
-            });
-            let Some(ip) = local.or(address) else {
-                continue;
-            };
-            let Ok(net) = IpNet::new(ip, a.header.prefix_len) else {
+            let Some(net) = address_net(&a) else {
                 continue;
             };
             let owned = a.attributes.iter().any(|x| {
@@ -1529,31 +1519,6 @@ fn fdb_message(f: &Fdb, index: u32, full: bool) -> NeighbourMessage {
     msg
 }
 
-fn neigh_mac(attrs: &[NeighbourAttribute]) -> Option<MacAddr> {
-    attrs.iter().find_map(|a| match a {
-        NeighbourAttribute::LinkLayerAddress(m) => MacAddr::from_slice(m),
-        _ => None,
-    })
-}
-
-/// `NDA_DST`; in `AF_BRIDGE` messages it is a raw 4- or 16-byte address.
-fn neigh_dst(attrs: &[NeighbourAttribute]) -> Option<IpAddr> {
-    attrs.iter().find_map(|a| match a {
-        NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
-        NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
-        NeighbourAttribute::Destination(NeighbourAddress::Other(raw)) => {
-            if let Ok(b) = <[u8; 4]>::try_from(raw.as_slice()) {
-                Some(IpAddr::V4(Ipv4Addr::from(b)))
-            } else {
-                <[u8; 16]>::try_from(raw.as_slice())
-                    .ok()
-                    .map(|b| IpAddr::V6(Ipv6Addr::from(b)))
-            }
-        }
-        _ => None,
-    })
-}
-
 fn set_up(msg: &mut LinkMessage, up: bool) {
     if up {
         msg.header.flags |= LinkFlags::Up;
@@ -1762,23 +1727,6 @@ fn parse_encap(attrs: &[RouteAttribute]) -> Result<Option<Encap>, ()> {
         _ => return Err(()),
     };
     Ok(Some(Encap::Seg6Local(local)))
-}
-
-fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
-    match a {
-        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
-        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
-        _ => None,
-    }
-}
-
-fn gateway(attrs: &[RouteAttribute]) -> Option<IpAddr> {
-    attrs.iter().find_map(|a| match a {
-        RouteAttribute::Gateway(g) => route_ip(g),
-        RouteAttribute::Via(RouteVia::Inet(v4)) => Some(IpAddr::V4(*v4)),
-        RouteAttribute::Via(RouteVia::Inet6(v6)) => Some(IpAddr::V6(*v6)),
-        _ => None,
-    })
 }
 
 /// Converts a kernel route to the model; `None` for types we never install.

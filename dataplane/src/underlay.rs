@@ -68,7 +68,6 @@
 
 use std::fmt;
 use std::io;
-use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
@@ -88,6 +87,7 @@ use tracing::{debug, info, warn};
 
 use crate::model::MacAddr;
 use crate::netns::{NetnsError, NetnsHandle};
+use crate::nlattr::{address_net, link_name};
 
 /// Link group of the underlay NICs moved into the router namespace (OpenPERouter's
 /// `underlayInterfaceGroup`; `ip link show group 4242`).
@@ -659,21 +659,6 @@ fn flags_of(a: &AddressMessage) -> AddressFlags {
         .unwrap_or_else(|| AddressFlags::from_bits_retain(u32::from(a.header.flags.bits())))
 }
 
-/// The address with its prefix length (`IFA_LOCAL`, or `IFA_ADDRESS` when there is none, as
-/// for IPv6).
-fn address_net(a: &AddressMessage) -> Option<IpNet> {
-    let local = a.attributes.iter().find_map(|x| match x {
-        AddressAttribute::Local(ip) => Some(*ip),
-        _ => None,
-    });
-    let address = a.attributes.iter().find_map(|x| match x {
-        AddressAttribute::Address(ip) => Some(*ip),
-        _ => None,
-    });
-    let ip: IpAddr = local.or(address)?;
-    IpNet::new(ip, a.header.prefix_len).ok()
-}
-
 /// The `RTM_NEWADDR` re-creating `a` on `index` (see the module docs for what is kept).
 fn readd_message(a: &AddressMessage, index: u32) -> AddressMessage {
     let keep = AddressFlags::Nodad
@@ -738,13 +723,6 @@ fn link_group(l: &LinkMessage) -> u32 {
             _ => None,
         })
         .unwrap_or(DEFAULT_LINK_GROUP)
-}
-
-fn link_name(l: &LinkMessage) -> Option<String> {
-    l.attributes.iter().find_map(|a| match a {
-        LinkAttribute::IfName(n) => Some(n.clone()),
-        _ => None,
-    })
 }
 
 fn link_mac(l: &LinkMessage) -> Option<MacAddr> {
@@ -827,7 +805,7 @@ mod tests {
         a.header.prefix_len = prefix;
         a.header.scope = scope;
         a.header.index = 3;
-        if let Ok(ip) = addr.parse::<IpAddr>() {
+        if let Ok(ip) = addr.parse::<std::net::IpAddr>() {
             a.attributes.push(AddressAttribute::Address(ip));
         }
         a.attributes.push(AddressAttribute::Flags(flags));

@@ -74,10 +74,10 @@ use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use netlink_packet_route::neighbour::{
-    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+    NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHopFlags, RouteType, RouteVia,
+    RouteAttribute, RouteFlags, RouteMessage, RouteNextHopFlags, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use nix::sys::socket::{
@@ -91,6 +91,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use crate::model::{MacAddr, NextHop, RouteKind};
+use crate::nlattr::{gateway, link_name, neigh_dst, route_ip};
 use crate::RTPROT_PEROUTERD;
 
 /// Default capacity of the event channel.
@@ -997,49 +998,6 @@ impl Reader {
             _ => None,
         }
     }
-}
-
-/// The `IFLA_IFNAME` of a link message.
-fn link_name(l: &LinkMessage) -> Option<String> {
-    l.attributes.iter().find_map(|a| match a {
-        LinkAttribute::IfName(n) => Some(n.clone()),
-        _ => None,
-    })
-}
-
-fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
-    match a {
-        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
-        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
-        _ => None,
-    }
-}
-
-fn gateway(attrs: &[RouteAttribute]) -> Option<IpAddr> {
-    attrs.iter().find_map(|a| match a {
-        RouteAttribute::Gateway(g) => route_ip(g),
-        RouteAttribute::Via(RouteVia::Inet(v4)) => Some(IpAddr::V4(*v4)),
-        RouteAttribute::Via(RouteVia::Inet6(v6)) => Some(IpAddr::V6(*v6)),
-        _ => None,
-    })
-}
-
-/// `NDA_DST`; in `AF_BRIDGE` messages it is a raw 4- or 16-byte address.
-fn neigh_dst(attrs: &[NeighbourAttribute]) -> Option<IpAddr> {
-    attrs.iter().find_map(|a| match a {
-        NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
-        NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
-        NeighbourAttribute::Destination(NeighbourAddress::Other(raw)) => {
-            if let Ok(b) = <[u8; 4]>::try_from(raw.as_slice()) {
-                Some(IpAddr::V4(Ipv4Addr::from(b)))
-            } else {
-                <[u8; 16]>::try_from(raw.as_slice())
-                    .ok()
-                    .map(|b| IpAddr::V6(Ipv6Addr::from(b)))
-            }
-        }
-        _ => None,
-    })
 }
 
 #[cfg(test)]
