@@ -221,8 +221,8 @@ pub fn unicast_route(prefix: IpNet, next_hops: &[IpAddr]) -> Option<dataplane::R
     (!hops.is_empty()).then(|| dataplane::Route::unicast(254, prefix, hops))
 }
 
-/// The next hop address of an EVPN path (4 or 16 octets; `None` for anything else).
-fn evpn_next_hop(nh: &bgp_wire::NextHop) -> Option<IpAddr> {
+/// The address of a 4- or 16-octet next hop (EVPN and unicast paths; `None` otherwise).
+pub fn next_hop_ip(nh: &bgp_wire::NextHop) -> Option<IpAddr> {
     match nh {
         bgp_wire::NextHop::Ipv4(a) => Some(IpAddr::V4(*a)),
         bgp_wire::NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(*global)),
@@ -234,7 +234,7 @@ fn evpn_next_hop(nh: &bgp_wire::NextHop) -> Option<IpAddr> {
 /// (`paths`: every selected path, best first, with its NLRI, attributes and next hop).
 /// Routes the evpn crate ignores (no Router's MAC, own VTEP, …) are left out and counted.
 pub fn evpn_imports<'a>(
-    config: &Config,
+    evpn: &EvpnConfig,
     paths: impl IntoIterator<
         Item = (
             &'a bgp_wire::evpn::EvpnRoute,
@@ -245,26 +245,20 @@ pub fn evpn_imports<'a>(
 ) -> (FabricImports, usize) {
     let mut out = FabricImports::default();
     let mut ignored = 0;
-    let Some(evpn) = node_layout(config, &BTreeMap::new(), &Namespaces::default(), None)
-        .ok()
-        .and_then(|l| l.evpn)
-    else {
-        return (out, 0);
-    };
     for (route, attrs, nh) in paths {
-        let Some(nh) = evpn_next_hop(nh) else {
+        let Some(nh) = next_hop_ip(nh) else {
             ignored += 1;
             continue;
         };
         match route {
             bgp_wire::evpn::EvpnRoute::IpPrefix(r) => {
-                match evpn::type5::import(&evpn, r, attrs, nh) {
+                match evpn::type5::import(evpn, r, attrs, nh) {
                     Ok(v) => out.type5.extend(v),
                     Err(_) => ignored += 1,
                 }
             }
             bgp_wire::evpn::EvpnRoute::InclusiveMulticast(r) => {
-                match evpn::type3::import(&evpn, r, attrs, nh) {
+                match evpn::type3::import(evpn, r, attrs, nh) {
                     Ok(v) => out.type3.extend(v),
                     Err(_) => ignored += 1,
                 }
@@ -327,14 +321,8 @@ pub fn unicast_objects(imports: &FabricImports) -> dataplane::DesiredState {
 /// FRR originate): per L3VNI a type-5 route for each host-session host address (`network
 /// <hostIP>/32` and `/128` in the VRF, advertised by `advertise ipv4/ipv6 unicast`) and for
 /// each gateway subnet of an L2VNI routed into that VRF; per L2VNI a type-3 (IMET) route.
-/// Empty without a tunnel endpoint.
-pub fn evpn_exports(config: &Config) -> Vec<evpn::type5::Export> {
-    let Ok(layout) = node_layout(config, &BTreeMap::new(), &Namespaces::default(), None) else {
-        return Vec::new();
-    };
-    let Some(evpn) = layout.evpn else {
-        return Vec::new();
-    };
+/// `evpn` is the node's view ([`evpn_view`]).
+pub fn evpn_exports(config: &Config, evpn: &EvpnConfig) -> Vec<evpn::type5::Export> {
     let mut out = Vec::new();
     for l3 in &evpn.l3vnis {
         let mut prefixes: Vec<IpNet> = Vec::new();
@@ -366,10 +354,10 @@ pub fn evpn_exports(config: &Config) -> Vec<evpn::type5::Export> {
         out.extend(
             prefixes
                 .into_iter()
-                .map(|p| evpn::type5::export(&evpn, l3, p)),
+                .map(|p| evpn::type5::export(evpn, l3, p)),
         );
     }
-    out.extend(evpn.l2vnis.iter().map(|l2| evpn::type3::export(&evpn, l2)));
+    out.extend(evpn.l2vnis.iter().map(|l2| evpn::type3::export(evpn, l2)));
     out
 }
 
@@ -465,7 +453,8 @@ l2vnis:
     #[test]
     fn the_node_originates_host_addresses_gateway_subnets_and_imets() {
         use bgp_wire::evpn::EvpnRoute;
-        let exports = evpn_exports(&cfg(NODE));
+        let node = cfg(NODE);
+        let exports = evpn_exports(&node, &evpn_view(&node).unwrap());
         let mut type5: Vec<String> = Vec::new();
         let mut type3 = 0;
         for e in &exports {
@@ -479,7 +468,7 @@ l2vnis:
         // L2VNI 110 gateway subnet is routed in red.
         assert_eq!(type5, ["192.169.10.3/32", "192.171.24.0/24"]);
         assert_eq!(type3, 2, "one IMET per L2VNI");
-        assert!(evpn_exports(&cfg("routerID: 10.0.0.2\nasn: 64514\n")).is_empty());
+        assert!(evpn_view(&cfg("routerID: 10.0.0.2\nasn: 64514\n")).is_none());
     }
 
     #[test]

@@ -253,7 +253,14 @@ fn vrf_name(e: &mut Errors, field: &str, s: &str) -> Option<String> {
     }
 }
 
-fn rts(e: &mut Errors, field: &str, list: Option<Vec<String>>) -> Vec<AdminValue> {
+/// A list of at most [`MAX_RTS`] route targets or import rules, each parsed by `parse`
+/// (errors name the list and the index).
+fn rt_list<T>(
+    e: &mut Errors,
+    field: &str,
+    list: Option<Vec<String>>,
+    parse: impl Fn(&str) -> Result<T, evpn::rt::RtParseError>,
+) -> Vec<T> {
     let list = list.unwrap_or_default();
     if list.len() > MAX_RTS {
         e.push(
@@ -263,25 +270,7 @@ fn rts(e: &mut Errors, field: &str, list: Option<Vec<String>>) -> Vec<AdminValue
     }
     let mut out = Vec::new();
     for (i, s) in list.iter().enumerate() {
-        match parse_rt(s) {
-            Ok(rt) => out.push(rt),
-            Err(err) => e.push(format!("{field}[{i}]"), err.reason),
-        }
-    }
-    out
-}
-
-fn import_rules(e: &mut Errors, field: &str, list: Option<Vec<String>>) -> Vec<RtMatch> {
-    let list = list.unwrap_or_default();
-    if list.len() > MAX_RTS {
-        e.push(
-            field,
-            format!("{} route targets, at most {MAX_RTS}", list.len()),
-        );
-    }
-    let mut out = Vec::new();
-    for (i, s) in list.iter().enumerate() {
-        match s.parse::<RtMatch>() {
+        match parse(s) {
             Ok(rt) => out.push(rt),
             Err(err) => e.push(format!("{field}[{i}]"), err.reason),
         }
@@ -403,8 +392,8 @@ pub(super) fn overlay(e: &mut Errors, raw: RawOverlay, node_index: u32) -> Overl
                 );
             }
         }
-        let export_rts = rts(e, &format!("{p}.exportRTs"), r.export_rts);
-        let import_rts = import_rules(e, &format!("{p}.importRTs"), r.import_rts);
+        let export_rts = rt_list(e, &format!("{p}.exportRTs"), r.export_rts, parse_rt);
+        let import_rts = rt_list(e, &format!("{p}.importRTs"), r.import_rts, str::parse);
         if let (Some(vrf), Some(vni)) = (vrf, vni) {
             l3vnis.push(L3VniConfig {
                 vrf,

@@ -415,6 +415,9 @@ struct Actor {
     fabric_imports: Arc<crate::overlay::FabricImports>,
     /// The L2VNI MAC tables: local learning → type-2 routes, remote type-2 → kernel.
     macs: evpn::type2::MacTable,
+    /// The node's EVPN view of the current configuration (`overlay::evpn_view`), computed
+    /// once per configuration.
+    evpn: Option<evpn::config::EvpnConfig>,
     /// EVPN routes originated now (`overlay::evpn_exports`), by destination.
     evpn_originated: BTreeMap<rib::Dest, (bgp::wire::PathAttributes, bgp::wire::NextHop)>,
 }
@@ -610,6 +613,7 @@ impl Actor {
             kernel: None,
             fabric_imports: Arc::default(),
             macs: evpn::type2::MacTable::new(),
+            evpn: None,
             evpn_originated: BTreeMap::new(),
         }
     }
@@ -636,11 +640,15 @@ impl Actor {
     /// Originates the node's EVPN routes (type-5 for host-session addresses and gateway
     /// subnets, type-3 per L2VNI) and withdraws those the configuration no longer asks for.
     fn sync_evpn(&mut self) {
-        let wanted: BTreeMap<rib::Dest, crate::overlay::EvpnExport> =
-            crate::overlay::evpn_exports(&self.config)
-                .into_iter()
-                .map(|e| (rib::Nlri::L2vpnEvpn(e.route.clone()).dest(), e))
-                .collect();
+        self.evpn = crate::overlay::evpn_view(&self.config);
+        let exports = match &self.evpn {
+            Some(evpn) => crate::overlay::evpn_exports(&self.config, evpn),
+            None => Vec::new(),
+        };
+        let wanted: BTreeMap<rib::Dest, crate::overlay::EvpnExport> = exports
+            .into_iter()
+            .map(|e| (rib::Nlri::L2vpnEvpn(e.route.clone()).dest(), e))
+            .collect();
         let gone: Vec<rib::Dest> = self
             .evpn_originated
             .keys()
@@ -800,10 +808,10 @@ impl Actor {
             tracing::warn!(?reason, "kernel watcher lost notifications; local MACs learned meanwhile are advertised when the kernel reports them again");
             return;
         }
-        let Some(cfg) = crate::overlay::evpn_view(&self.config) else {
+        let Some(cfg) = &self.evpn else {
             return;
         };
-        if self.macs.handle_event(&cfg, event) {
+        if self.macs.handle_event(cfg, event) {
             self.apply_mac_changes();
         }
     }
@@ -838,18 +846,20 @@ impl Actor {
         if !force && changed.is_empty() {
             return;
         }
-        let paths: Vec<_> = self
-            .rib
-            .table(Family::L2vpnEvpn)
-            .flat_map(|(_, e)| e.selected.iter().filter_map(|i| e.paths.get(*i)))
-            .filter_map(|p| match &p.nlri {
-                rib::Nlri::L2vpnEvpn(r) => Some((r, &p.attrs.attrs, &p.attrs.next_hop)),
-                _ => None,
-            })
-            .collect();
-        let (mut imports, ignored) = crate::overlay::evpn_imports(&self.config, paths);
-        // Type-2: the MAC table follows the changed destinations (best path or gone).
-        if let Some(cfg) = crate::overlay::evpn_view(&self.config) {
+        let mut imports = crate::overlay::FabricImports::default();
+        let mut ignored = 0;
+        // Taken out for the duration: the MAC table below is changed while it is read.
+        if let Some(cfg) = self.evpn.take() {
+            let paths = self
+                .rib
+                .table(Family::L2vpnEvpn)
+                .flat_map(|(_, e)| e.selected.iter().filter_map(|i| e.paths.get(*i)))
+                .filter_map(|p| match &p.nlri {
+                    rib::Nlri::L2vpnEvpn(r) => Some((r, &p.attrs.attrs, &p.attrs.next_hop)),
+                    _ => None,
+                });
+            (imports, ignored) = crate::overlay::evpn_imports(&cfg, paths);
+            // Type-2: the MAC table follows the changed destinations (best path or gone).
             for dest in changed.iter().filter(|d| d.family() == Family::L2vpnEvpn) {
                 let rib::Dest::L2vpnEvpn {
                     key: key @ bgp::wire::EvpnKey::MacIp { .. },
@@ -857,11 +867,10 @@ impl Actor {
                 else {
                     continue;
                 };
-                let best = self.rib.get(dest).and_then(|e| e.best());
-                match best {
+                match self.rib.get(dest).and_then(|e| e.best()) {
                     Some(p) if p.source.peer != rib::LOCAL => {
                         if let (rib::Nlri::L2vpnEvpn(bgp::wire::EvpnRoute::MacIp(r)), Some(nh)) =
-                            (&p.nlri, next_hop_ip(&p.attrs.next_hop))
+                            (&p.nlri, crate::overlay::next_hop_ip(&p.attrs.next_hop))
                         {
                             if let Err(why) = self.macs.remote_route(&cfg, r, &p.attrs.attrs, nh) {
                                 tracing::debug!(reason = %why, "type-2 route not imported");
@@ -875,6 +884,7 @@ impl Actor {
             }
             imports.macs_signature = self.macs.dataplane(&cfg);
             imports.macs = self.macs.clone();
+            self.evpn = Some(cfg);
         }
         for family in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
             for (dest, e) in self.rib.table(family) {
@@ -888,11 +898,7 @@ impl Actor {
                     .iter()
                     .filter_map(|i| e.paths.get(*i))
                     .filter(|p| p.source.peer != rib::LOCAL)
-                    .filter_map(|p| match p.attrs.next_hop {
-                        bgp::wire::NextHop::Ipv4(a) => Some(IpAddr::V4(a)),
-                        bgp::wire::NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(global)),
-                        _ => None,
-                    })
+                    .filter_map(|p| crate::overlay::next_hop_ip(&p.attrs.next_hop))
                     .collect();
                 hops.sort();
                 hops.dedup();
@@ -1524,8 +1530,8 @@ impl Actor {
                     }
                 }
                 self.rib.track_changes(self.kernel.is_some());
-                if let Some(cfg) = crate::overlay::evpn_view(&self.config) {
-                    self.macs.reconfigure(&cfg);
+                if let Some(cfg) = &self.evpn {
+                    self.macs.reconfigure(cfg);
                     self.apply_mac_changes();
                 }
                 self.sync_fabric_imports(true);
@@ -1731,15 +1737,6 @@ impl Actor {
             .filter(|(_, p)| &p.key == key)
             .map(|(id, _)| *id)
             .collect()
-    }
-}
-
-/// The address of a 4- or 16-octet next hop.
-fn next_hop_ip(nh: &bgp::wire::NextHop) -> Option<IpAddr> {
-    match nh {
-        bgp::wire::NextHop::Ipv4(a) => Some(IpAddr::V4(*a)),
-        bgp::wire::NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(*global)),
-        _ => None,
     }
 }
 
