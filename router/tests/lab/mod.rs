@@ -411,7 +411,8 @@ impl Gobgp {
             ns: ns.name.clone(),
             api,
         };
-        wait_for(10, "gobgpd's API", || g.try_cli(&["global"]).map(|_| ()));
+        // Generous: under CI load (fifty gobgpd starting next to a TCG guest) 10 s was not enough.
+        wait_for(30, "gobgpd's API", || g.try_cli(&["global"]).map(|_| ()));
         g
     }
 
