@@ -390,6 +390,18 @@ impl Listener {
     ///
     /// If the current tokio runtime has I/O disabled (outside any runtime is an error).
     pub fn bind(addr: SocketAddr) -> Result<Listener, TransportError> {
+        Listener::bind_on(addr, None)
+    }
+
+    /// [`Listener::bind`], with the socket bound to `device` first (`SO_BINDTODEVICE`): bound
+    /// to a VRF device, the listener takes the connections that arrive on that VRF's
+    /// interfaces (a socket of the default VRF does not, with `tcp_l3mdev_accept` off).
+    /// An unknown device is [`TransportError::Device`] (`ENODEV`).
+    ///
+    /// # Panics
+    ///
+    /// As [`Listener::bind`].
+    pub fn bind_on(addr: SocketAddr, device: Option<&str>) -> Result<Listener, TransportError> {
         let addr = canonical_socket(addr);
         // `TcpListener::from_std` panics outside a runtime: refuse before creating anything.
         if tokio::runtime::Handle::try_current().is_err() {
@@ -411,6 +423,9 @@ impl Listener {
             socket
                 .set_only_v6(!ip.is_unspecified())
                 .map_err(option("IPV6_V6ONLY"))?;
+        }
+        if let Some(device) = device {
+            bind_device(&socket, device)?;
         }
         socket
             .bind(&SockAddr::from(addr))

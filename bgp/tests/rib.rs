@@ -585,6 +585,67 @@ fn originated_routes_win_and_go_out_with_next_hop_self() {
 }
 
 #[test]
+fn imported_local_paths_lose_to_the_originated_one_and_keep_their_as_path() {
+    let mut r = rib();
+    peer(&mut r, 1, 65001, |_| {});
+    let p = "10.9.0.0/16";
+    let imported = |path: &[u32]| PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::sequence(path.to_vec())),
+        ..PathAttributes::default()
+    };
+    assert!(!r.insert_local(
+        0,
+        0,
+        Nlri::Ipv4Unicast(net(p)),
+        imported(&[]),
+        NextHop::None
+    ));
+    assert!(r.insert_local(
+        1,
+        0,
+        Nlri::Ipv4Unicast(net(p)),
+        imported(&[65010]),
+        NextHop::None
+    ));
+    assert!(r.insert_local(
+        2,
+        0,
+        Nlri::Ipv4Unicast(net(p)),
+        imported(&[65011]),
+        NextHop::None
+    ));
+    let e = r.get(&dest(p)).unwrap();
+    assert_eq!(e.paths.len(), 2);
+    assert_eq!(
+        e.selected.len(),
+        1,
+        "different AS paths: no eBGP-style multipath"
+    );
+    // Sent to an eBGP peer: next hop self, our AS in front of the imported path.
+    let out = sent(&mut r, 1);
+    assert_eq!(out[0].attributes.next_hop, Some(v4("192.0.2.100")));
+    let path = out[0].attributes.as_path.clone().unwrap();
+    assert_eq!(path.segments[0].asns[0], LOCAL_AS);
+    assert_eq!(path.segments[0].asns.len(), 2);
+    // An originated path wins over the imports (weight 32768 against 0).
+    r.originate(
+        Nlri::Ipv4Unicast(net(p)),
+        PathAttributes::default(),
+        NextHop::None,
+    );
+    let best = r.get(&dest(p)).unwrap().best().unwrap();
+    assert_eq!((best.source.peer, best.path_id), (LOCAL, 0));
+    assert!(r.withdraw_local(dest(p)));
+    assert!(r.remove_local(dest(p), 1));
+    assert!(!r.remove_local(dest(p), 1), "already gone");
+    let best = r.get(&dest(p)).unwrap().best().unwrap();
+    assert_eq!(best.path_id, 2);
+    assert!(r.remove_local(dest(p), 2));
+    assert!(r.get(&dest(p)).is_none());
+}
+
+#[test]
 fn interned_sets_are_shared_and_freed() {
     let mut r = rib();
     peer(&mut r, 1, 65001, |_| {});

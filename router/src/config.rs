@@ -184,6 +184,11 @@ pub struct Neighbor {
     pub export_policy: Option<String>,
     /// ADD-PATH (RFC 7911) for every family of the neighbour (`addPath`, perouterd extension).
     pub add_path: AddPath,
+    /// The VRF instance the session belongs to: `None` for the default instance (the
+    /// underlay), the L3VNI's VRF for its host session. The session's sockets are bound to
+    /// the VRF device and its routes live in the VRF's table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
 }
 
 /// ADD-PATH capability to advertise (`addPath`): what we offer; each direction is used when
@@ -382,6 +387,7 @@ impl Neighbor {
             import_policy: _,
             export_policy: _,
             add_path,
+            vrf,
         } = self;
         *target != other.target
             || *remote_as != other.remote_as
@@ -397,6 +403,7 @@ impl Neighbor {
             || *route_reflector_client != other.route_reflector_client
             || *passive != other.passive
             || *add_path != other.add_path
+            || *vrf != other.vrf
     }
 }
 
@@ -442,6 +449,32 @@ impl Config {
                 if let Some(vtep) = self.overlay.tunnel_endpoint.vtep(v6, self.node_index) {
                     out.push(IpNet::from(vtep));
                 }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Prefixes the VRF instance of L3VNI `vrf` originates (OpenPERouter's `network` lines
+    /// in `router bgp … vrf <vrf>`): this node's host-side addresses of the host session as
+    /// /32 and /128, and the gateway subnets of the L2VNIs routed into the VRF. Sorted.
+    pub fn vrf_networks(&self, vrf: &str) -> Vec<IpNet> {
+        let mut out = Vec::new();
+        if let Some(hs) = self
+            .overlay
+            .l3vnis
+            .iter()
+            .find(|c| c.vrf == vrf)
+            .and_then(|c| c.host_session.as_ref())
+        {
+            for (_, host) in passthrough_hosts(hs, self.node_index) {
+                out.push(IpNet::from(host));
+            }
+        }
+        for l2 in &self.overlay.l2vnis {
+            if l2.routing_domain.as_deref() == Some(vrf) {
+                out.extend(l2.gateway_ips.iter().map(IpNet::trunc));
             }
         }
         out.sort();
@@ -1221,13 +1254,42 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
                 );
                 continue;
             }
-            neighbors.push(passthrough_neighbor(
-                hs,
-                host,
-                family,
-                local,
-                graceful_restart.is_some(),
-            ));
+            neighbors.push(host_neighbor(hs, host, family, local, None));
+        }
+    }
+    // The L3VNIs' host sessions, each in its VRF instance (`router bgp <hostSession.asn> vrf
+    // <vrf>`: `neighbor <hostIP> remote-as <hostASN>`).
+    if let Some(idx) = node_index {
+        for l3 in &overlay.l3vnis {
+            let Some(hs) = &l3.host_session else {
+                continue;
+            };
+            for (family, host) in passthrough_hosts(hs, idx) {
+                let taken = targets
+                    .iter()
+                    .find(|(_, t)| *t == NeighborTarget::Address(host))
+                    .map(|(i, _)| format!("neighbors[{i}]"))
+                    .or_else(|| {
+                        neighbors
+                            .iter()
+                            .find(|n| n.target == NeighborTarget::Address(host))
+                            .map(|n| n.description.clone().unwrap_or_default())
+                    });
+                if let Some(other) = taken {
+                    pe.push(
+                        format!("l3vnis[vrf={}].hostSession", l3.vrf),
+                        format!("{host} is this node's host-side address of the session, and also {other}; addresses must be unique on the node"),
+                    );
+                    continue;
+                }
+                neighbors.push(host_neighbor(
+                    hs,
+                    host,
+                    family,
+                    hs.asn,
+                    Some(l3.vrf.clone()),
+                ));
+            }
         }
     }
     cross_neighbor_checks(&mut e, &targets);
@@ -1314,16 +1376,21 @@ fn passthrough_hosts(hs: &HostSession, idx: u32) -> Vec<(Family, IpAddr)> {
     out
 }
 
-/// The neighbour OpenPERouter renders for a passthrough host session: `neighbor <hostIP>
-/// remote-as <hostASN|type>`, `timers connect 5`, the matching unicast family, `next-hop-self
-/// force` when internal, route-map allowall both ways, inside the instance (its ASN; the
-/// session's `asn` is ignored).
-fn passthrough_neighbor(
+/// The neighbour OpenPERouter renders for a host session: `neighbor <hostIP> remote-as
+/// <hostASN|type>`, `timers connect 5`, the matching unicast family, `next-hop-self force`
+/// when internal, route-map allowall both ways. The passthrough session (`vrf` `None`) lives
+/// in the default instance with its ASN (the session's `asn` is ignored); an L3VNI's lives in
+/// the VRF instance with the session's `asn`.
+///
+/// OpenPERouter activates both unicast families on each host neighbour; perouterd carries
+/// each family on the session of that family (IPv6 routes over an IPv4 session would need
+/// an IPv6 next hop the host link may not have).
+fn host_neighbor(
     hs: &HostSession,
     host: IpAddr,
     family: Family,
     local_as: u32,
-    _graceful_restart: bool,
+    vrf: Option<String>,
 ) -> Neighbor {
     let external = hs.host_as.is_external_to(local_as);
     Neighbor {
@@ -1349,10 +1416,14 @@ fn passthrough_neighbor(
         max_prefix: None,
         passive: false,
         bfd: None,
-        description: Some("passthrough host session".to_string()),
+        description: Some(match &vrf {
+            None => "passthrough host session".to_string(),
+            Some(v) => format!("host session of VRF {v}"),
+        }),
         import_policy: None,
         export_policy: None,
         add_path: AddPath::Off,
+        vrf,
     }
 }
 
@@ -2099,6 +2170,7 @@ fn neighbor(
             import_policy: import_policy?,
             export_policy: export_policy?,
             add_path: rn.add_path.unwrap_or_default(),
+            vrf: None,
         })
     })();
     (target, built)

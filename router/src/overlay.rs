@@ -12,7 +12,7 @@ use dataplane::{LinkKind, MacAddr};
 use evpn::config::{EvpnConfig, VniSpec, Vtep};
 use ipnet::IpNet;
 
-use crate::config::{host_session_addresses, Config, HostMasterConfig, HostSession};
+use crate::config::{Config, HostMasterConfig, HostSession};
 
 /// An EVPN route to originate (route, attributes, next hop).
 pub use evpn::type5::Export as EvpnExport;
@@ -192,6 +192,9 @@ pub struct FabricImports {
     /// IPv4/IPv6 unicast routes learned from peers: prefix → next-hop addresses of the
     /// selected paths (ECMP), for the main table.
     pub unicast: BTreeMap<IpNet, Vec<IpAddr>>,
+    /// Per VRF (L3VNI name), the unicast routes its host session learned: prefix → next hops
+    /// of the selected paths, for the VRF's table (zebra installs these for FRR).
+    pub vrf_unicast: BTreeMap<String, BTreeMap<IpNet, Vec<IpAddr>>>,
     /// The L2VNI MAC tables (remote MACs become FDB entries, ARP/ND suppression neighbours and
     /// symmetric host routes; the kernel task resolves VRF tables).
     pub macs: evpn::type2::MacTable,
@@ -205,6 +208,7 @@ impl PartialEq for FabricImports {
         self.type5 == other.type5
             && self.type3 == other.type3
             && self.unicast == other.unicast
+            && self.vrf_unicast == other.vrf_unicast
             && self.macs_signature == other.macs_signature
     }
 }
@@ -233,6 +237,9 @@ pub fn next_hop_ip(nh: &bgp_wire::NextHop) -> Option<IpAddr> {
 /// What the selected EVPN paths of the underlay RIB import into this node's VRFs and L2VNIs
 /// (`paths`: every selected path, best first, with its NLRI, attributes and next hop).
 /// Routes the evpn crate ignores (no Router's MAC, own VTEP, …) are left out and counted.
+/// The type-5 imports are also returned with the attributes of their path, for the VRF
+/// instances.
+#[allow(clippy::type_complexity)]
 pub fn evpn_imports<'a>(
     evpn: &EvpnConfig,
     paths: impl IntoIterator<
@@ -242,8 +249,13 @@ pub fn evpn_imports<'a>(
             &'a bgp_wire::NextHop,
         ),
     >,
-) -> (FabricImports, usize) {
+) -> (
+    FabricImports,
+    Vec<(evpn::type5::Imported, &'a bgp_wire::PathAttributes)>,
+    usize,
+) {
     let mut out = FabricImports::default();
+    let mut with_attrs = Vec::new();
     let mut ignored = 0;
     for (route, attrs, nh) in paths {
         let Some(nh) = next_hop_ip(nh) else {
@@ -253,7 +265,10 @@ pub fn evpn_imports<'a>(
         match route {
             bgp_wire::evpn::EvpnRoute::IpPrefix(r) => {
                 match evpn::type5::import(evpn, r, attrs, nh) {
-                    Ok(v) => out.type5.extend(v),
+                    Ok(v) => {
+                        with_attrs.extend(v.iter().map(|i| (i.clone(), attrs)));
+                        out.type5.extend(v);
+                    }
                     Err(_) => ignored += 1,
                 }
             }
@@ -270,7 +285,7 @@ pub fn evpn_imports<'a>(
     out.type5.dedup();
     out.type3.sort();
     out.type3.dedup();
-    (out, ignored)
+    (out, with_attrs, ignored)
 }
 
 /// The kernel objects of `imports` for the node layout `layout` (its EVPN view carries the
@@ -295,6 +310,24 @@ pub fn import_objects(layout: &NodeLayout, imports: &FabricImports) -> dataplane
         router: imports.macs.dataplane(evpn),
         host: dataplane::DesiredState::new(),
     });
+    for (vrf, routes) in &imports.vrf_unicast {
+        let Some(l3) = evpn.l3vnis.iter().find(|l| &l.vrf == vrf) else {
+            continue;
+        };
+        for (prefix, hops) in routes {
+            // Host sessions are single hop: the next hop is the host side of the session's
+            // veth, `pe-e-<VNI>` on our side.
+            let hops: Vec<dataplane::NextHop> = hops
+                .iter()
+                .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+                .map(|ip| dataplane::NextHop::via(*ip, Some(format!("pe-e-{}", l3.vni))))
+                .collect();
+            if !hops.is_empty() {
+                f.router
+                    .add_route(dataplane::Route::unicast(l3.table, *prefix, hops));
+            }
+        }
+    }
     f.router
 }
 
@@ -317,48 +350,37 @@ pub fn unicast_objects(imports: &FabricImports) -> dataplane::DesiredState {
     d
 }
 
-/// The EVPN routes this node originates for `config` (what OpenPERouter's FRR rendering makes
-/// FRR originate): per L3VNI a type-5 route for each host-session host address (`network
-/// <hostIP>/32` and `/128` in the VRF, advertised by `advertise ipv4/ipv6 unicast`) and for
-/// each gateway subnet of an L2VNI routed into that VRF; per L2VNI a type-3 (IMET) route.
-/// `evpn` is the node's view ([`evpn_view`]).
-pub fn evpn_exports(config: &Config, evpn: &EvpnConfig) -> Vec<evpn::type5::Export> {
-    let mut out = Vec::new();
-    for l3 in &evpn.l3vnis {
-        let mut prefixes: Vec<IpNet> = Vec::new();
-        if let Some(hs) = config
-            .overlay
-            .l3vnis
-            .iter()
-            .find(|c| c.vrf == l3.vrf)
-            .and_then(|c| c.host_session.as_ref())
-        {
-            let cidrs = hs
-                .local_cidr_v4
-                .map(IpNet::V4)
-                .into_iter()
-                .chain(hs.local_cidr_v6.map(IpNet::V6));
-            for cidr in cidrs {
-                if let Some((_, host)) = host_session_addresses(cidr, config.node_index) {
-                    prefixes.push(IpNet::from(host));
-                }
-            }
+/// The type-5 route announcing `prefix` of L3VNI `l3` with the attributes of the VRF path
+/// it comes from (`attrs`: origin, AS path, MED, communities, as FRR's `advertise ipv4
+/// unicast` carries them; `None` for a route the VRF originates): what goes into the EVPN
+/// table for each best path of a VRF instance that was not itself imported from EVPN.
+pub fn vrf_type5(
+    evpn: &EvpnConfig,
+    l3: &evpn::config::L3Vni,
+    prefix: IpNet,
+    attrs: Option<&bgp_wire::PathAttributes>,
+) -> evpn::type5::Export {
+    let mut e = evpn::type5::export(evpn, l3, prefix);
+    if let Some(a) = attrs {
+        e.attrs.origin = a.origin.or(e.attrs.origin);
+        if let Some(path) = &a.as_path {
+            e.attrs.as_path = Some(path.clone());
         }
-        for l2 in &config.overlay.l2vnis {
-            if l2.routing_domain.as_deref() == Some(l3.vrf.as_str()) {
-                prefixes.extend(l2.gateway_ips.iter().map(IpNet::trunc));
-            }
-        }
-        prefixes.sort();
-        prefixes.dedup();
-        out.extend(
-            prefixes
-                .into_iter()
-                .map(|p| evpn::type5::export(evpn, l3, p)),
-        );
+        e.attrs.med = a.med;
+        e.attrs.communities = a.communities.clone();
+        e.attrs.large_communities = a.large_communities.clone();
     }
-    out.extend(evpn.l2vnis.iter().map(|l2| evpn::type3::export(evpn, l2)));
-    out
+    e
+}
+
+/// The EVPN routes this node originates for `config` besides its VRFs' type-5 routes (those
+/// follow the VRF instances' best paths: [`vrf_type5`]): one type-3 (IMET) route per L2VNI.
+/// `evpn` is the node's view ([`evpn_view`]).
+pub fn evpn_exports(evpn: &EvpnConfig) -> Vec<evpn::type5::Export> {
+    evpn.l2vnis
+        .iter()
+        .map(|l2| evpn::type3::export(evpn, l2))
+        .collect()
 }
 
 #[cfg(test)]
@@ -454,20 +476,46 @@ l2vnis:
     fn the_node_originates_host_addresses_gateway_subnets_and_imets() {
         use bgp_wire::evpn::EvpnRoute;
         let node = cfg(NODE);
-        let exports = evpn_exports(&node, &evpn_view(&node).unwrap());
-        let mut type5: Vec<String> = Vec::new();
-        let mut type3 = 0;
-        for e in &exports {
-            match &e.route {
-                EvpnRoute::IpPrefix(r) => type5.push(r.prefix.to_string()),
-                EvpnRoute::InclusiveMulticast(_) => type3 += 1,
-                other => panic!("unexpected {other:?}"),
-            }
-        }
+        let evpn = evpn_view(&node).unwrap();
         // Node 1's host side of 192.169.10.0/24 is .3 (reference worked example); the
         // L2VNI 110 gateway subnet is routed in red.
-        assert_eq!(type5, ["192.169.10.3/32", "192.171.24.0/24"]);
-        assert_eq!(type3, 2, "one IMET per L2VNI");
+        let nets: Vec<String> = node
+            .vrf_networks("red")
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["192.169.10.3/32", "192.171.24.0/24"]);
+        assert!(node.vrf_networks("blue").is_empty());
+        let exports = evpn_exports(&evpn);
+        assert_eq!(exports.len(), 2, "one IMET per L2VNI");
+        assert!(exports
+            .iter()
+            .all(|e| matches!(e.route, EvpnRoute::InclusiveMulticast(_))));
+        // A host route keeps its AS path and origin, and gets the VRF's RT, RMAC and VNI.
+        let host = bgp_wire::PathAttributes {
+            origin: Some(bgp_wire::Origin::Incomplete),
+            as_path: Some(bgp_wire::AsPath::sequence(vec![64515])),
+            med: Some(7),
+            ..Default::default()
+        };
+        let e = vrf_type5(
+            &evpn,
+            &evpn.l3vnis[0],
+            "10.5.0.0/24".parse().unwrap(),
+            Some(&host),
+        );
+        assert_eq!(e.attrs.as_path, host.as_path);
+        assert_eq!(e.attrs.origin, Some(bgp_wire::Origin::Incomplete));
+        assert_eq!(e.attrs.med, Some(7));
+        assert!(e
+            .attrs
+            .ext_communities
+            .iter()
+            .any(|c| c.route_target().is_some()));
+        let EvpnRoute::IpPrefix(r) = &e.route else {
+            panic!("not a type-5: {:?}", e.route)
+        };
+        assert_eq!(r.label.raw(), 100);
         assert!(evpn_view(&cfg("routerID: 10.0.0.2\nasn: 64514\n")).is_none());
     }
 

@@ -542,3 +542,219 @@ fn an_unknown_evpn_route_type_keeps_the_session_up() {
     finish_tx.send(()).unwrap();
     speaker.join().unwrap();
 }
+
+/// The L3VNI's VRF instance with its host session (OpenPERouter's `router bgp 64514 vrf red`
+/// with `neighbor <hostIP>`), both ways, over IPv4 and IPv6 sessions:
+/// - the host's routes become type-5 routes at the EVPN peer (RT, Router's MAC, VNI label,
+///   our VTEP as next hop, the host's AS path behind ours), and go when the host withdraws;
+/// - a type-5 route from the EVPN peer (RT `64512:100`, imported by `*:100`) reaches the
+///   host with the router-side address as next hop and the fabric's AS path, and goes with
+///   the withdrawal; a type-5 of another VNI does not.
+///
+/// The VRF here is a plain veth named `red` (this kernel has no VRF device): the session's
+/// sockets are bound to the device as they are to a VRF, which is all the BGP side needs.
+/// The VM's fabric test runs the same with a real VRF and the kernel routes.
+#[test]
+fn a_vrf_host_session_exchanges_routes_with_the_evpn_fabric() {
+    lab::require_root();
+    let tor = lab::Netns::new("t");
+    let router = lab::Netns::new("r");
+    let host = lab::Netns::new("h");
+    lab::veth(
+        &tor,
+        "tor0",
+        &["192.168.11.2/24"],
+        &router,
+        "uplink",
+        &["192.168.11.3/24"],
+    );
+    lab::veth(
+        &router,
+        "red",
+        &["192.169.10.1/24", "fd00:10::1/64"],
+        &host,
+        "eth0",
+        &["192.169.10.2/24", "fd00:10::2/64"],
+    );
+    let fabric = lab::Gobgp::start(
+        &tor,
+        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
+         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.3\"\n    peer-as = 64514\n\
+         [neighbors.transport.config]\n    local-address = \"192.168.11.2\"\n\
+         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n",
+    );
+    let hostbgp = lab::Gobgp::start(
+        &host,
+        "[global.config]\n  as = 64515\n  router-id = \"10.0.0.50\"\n  port = -1\n\
+         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.169.10.1\"\n    peer-as = 64514\n\
+         [neighbors.transport.config]\n    local-address = \"192.169.10.2\"\n\
+         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv4-unicast\"\n\
+         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"fd00:10::1\"\n    peer-as = 64514\n\
+         [neighbors.transport.config]\n    local-address = \"fd00:10::2\"\n\
+         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv6-unicast\"\n",
+    );
+    let r = Perouterd::start(
+        &router,
+        "routerID: 10.0.0.1\nasn: 64514\nnodeIndex: 0\n\
+         tunnelEndpoint: { cidrs: [100.65.0.0/24] }\n\
+         neighbors:\n  - address: 192.168.11.2\n    asn: 64512\n\
+         \x20   addressFamilies: [{ type: evpn }]\n\
+         l3vnis:\n  - vrf: red\n    vni: 100\n\
+         \x20   hostSession: { asn: 64514, hostASN: 64515, localCIDR: { ipv4: 192.169.10.0/24, ipv6: \"fd00:10::/64\" } }\n",
+    );
+    r.wait_established("192.168.11.2", 30);
+    hostbgp.wait_established("192.169.10.1", 30);
+    hostbgp.wait_established("fd00:10::1", 30);
+    let summary = r.json(&["show", "bgp", "summary"]);
+    assert!(
+        summary.to_string().contains("host session of VRF red"),
+        "{summary}"
+    );
+
+    // Host → fabric.
+    hostbgp.cli(&[
+        "global",
+        "rib",
+        "add",
+        "-a",
+        "ipv4",
+        "10.50.0.0/24",
+        "nexthop",
+        "192.169.10.2",
+    ]);
+    hostbgp.cli(&[
+        "global",
+        "rib",
+        "add",
+        "-a",
+        "ipv6",
+        "2001:db8:50::/64",
+        "nexthop",
+        "fd00:10::2",
+    ]);
+    let evpn = |needle: &str| -> Option<String> {
+        fabric
+            .cli(&["global", "rib", "-a", "evpn"])
+            .lines()
+            .find(|l| l.contains(needle))
+            .map(str::to_owned)
+    };
+    for prefix in ["10.50.0.0/24", "2001:db8:50::/64"] {
+        let line = wait_for(20, &format!("the type-5 of {prefix} at the fabric"), || {
+            evpn(prefix)
+        });
+        assert!(line.contains("[rd:10.0.0.1:100]"), "our RD: {line}");
+        assert!(line.contains("100.65.0.0"), "our VTEP as next hop: {line}");
+        assert!(
+            line.contains("64514 64515"),
+            "the host's AS path behind ours: {line}"
+        );
+        assert!(line.contains("64514:100"), "RT: {line}");
+        assert!(line.contains("02:00:64:41:00:00"), "Router's MAC: {line}");
+    }
+    // The host-side addresses the VRF originates (`network <hostIP>/32`) are there too.
+    let own = wait_for(20, "the host address's type-5", || evpn("192.169.10.2/32"));
+    assert!(own.contains("100.65.0.0"), "{own}");
+    let detail = fabric.json(&["global", "rib", "-a", "evpn"]).to_string();
+    assert!(
+        detail.contains("\"label\":100"),
+        "VNI 100 in the label: {detail}"
+    );
+
+    // Fabric → host.
+    for (prefix, rd, rt) in [
+        ("10.60.0.0/24", "10.0.0.9:100", "64512:100"),
+        ("10.61.0.0/24", "10.0.0.9:200", "64512:200"),
+        ("2001:db8:60::/64", "10.0.0.9:100", "64512:100"),
+    ] {
+        fabric.cli(&[
+            "global",
+            "rib",
+            "-a",
+            "evpn",
+            "add",
+            "prefix",
+            prefix,
+            "etag",
+            "0",
+            "rd",
+            rd,
+            "rt",
+            rt,
+            "encap",
+            "vxlan",
+            "router-mac",
+            "02:00:00:00:00:09",
+            "label",
+            "100",
+            "nexthop",
+            "100.65.0.9",
+        ]);
+    }
+    let v4 = wait_for(20, "10.60.0.0/24 at the host", || {
+        hostbgp
+            .rib("ipv4")
+            .get("10.60.0.0/24")
+            .map(|v| v.to_string())
+    });
+    assert!(
+        v4.contains("192.169.10.1"),
+        "next hop = our side of the veth: {v4}"
+    );
+    assert!(
+        v4.contains("64514") && v4.contains("64512"),
+        "AS path 64514 64512: {v4}"
+    );
+    let v6 = wait_for(20, "2001:db8:60::/64 at the host", || {
+        hostbgp
+            .rib("ipv6")
+            .get("2001:db8:60::/64")
+            .map(|v| v.to_string())
+    });
+    assert!(
+        v6.contains("fd00:10::1"),
+        "next hop = our side of the veth: {v6}"
+    );
+    assert!(
+        !hostbgp.rib("ipv4").contains_key("10.61.0.0/24"),
+        "RT 64512:200 is not imported into red (VNI 100)"
+    );
+    // Our own type-5 routes do not come back into the VRF as imports.
+    let routes = r
+        .json(&["show", "bgp", "routes", "--vrf", "red"])
+        .to_string();
+    assert!(
+        routes.contains("10.60.0.0/24") && routes.contains("\"evpn\""),
+        "{routes}"
+    );
+    assert!(
+        routes.contains("10.50.0.0/24") && routes.contains("192.169.10.2"),
+        "{routes}"
+    );
+
+    // Withdrawals, both ways.
+    fabric.cli(&[
+        "global",
+        "rib",
+        "-a",
+        "evpn",
+        "del",
+        "prefix",
+        "10.60.0.0/24",
+        "etag",
+        "0",
+        "rd",
+        "10.0.0.9:100",
+    ]);
+    wait_for(20, "10.60.0.0/24 to leave the host", || {
+        (!hostbgp.rib("ipv4").contains_key("10.60.0.0/24")).then_some(())
+    });
+    hostbgp.cli(&["global", "rib", "del", "-a", "ipv4", "10.50.0.0/24"]);
+    wait_for(20, "the type-5 of 10.50.0.0/24 to leave the fabric", || {
+        evpn("10.50.0.0/24").is_none().then_some(())
+    });
+    assert!(evpn("2001:db8:50::/64").is_some(), "the IPv6 route stays");
+}

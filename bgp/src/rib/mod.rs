@@ -911,6 +911,34 @@ impl Rib {
         self.remove_path(dest, LOCAL, 0)
     }
 
+    /// Adds or replaces a local path other than the originated one: path `path_id` (≥ 1) of
+    /// [`LOCAL`] with `weight`. A VRF instance imports routes from the EVPN or VPN tables
+    /// this way, with weight 0 as FRR gives imported routes, so a route the VRF originates
+    /// (weight 32768, path id 0) is preferred and several imported paths can share a
+    /// destination (ECMP). Path id 0 is refused (it is [`Rib::originate`]'s): returns false.
+    pub fn insert_local(
+        &mut self,
+        path_id: u32,
+        weight: u32,
+        nlri: Nlri,
+        attrs: PathAttributes,
+        next_hop: NextHop,
+    ) -> bool {
+        if path_id == 0 {
+            return false;
+        }
+        let set = self.pool.intern(attrs, next_hop);
+        let source = self.local_source.clone();
+        self.insert_path(nlri.dest(), source, path_id, nlri, set, weight);
+        true
+    }
+
+    /// Removes local path `path_id` of `dest` ([`Rib::insert_local`]). Returns whether there
+    /// was one.
+    pub fn remove_local(&mut self, dest: Dest, path_id: u32) -> bool {
+        path_id != 0 && self.remove_path(dest, LOCAL, path_id)
+    }
+
     /// Inserts or replaces the path of (peer, path id). Returns whether it is new.
     fn insert_path(
         &mut self,

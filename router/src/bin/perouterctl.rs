@@ -71,7 +71,7 @@ enum ShowBgp {
         /// ipv4-unicast, ipv6-unicast, ipv4-vpn, ipv6-vpn or l2vpn-evpn.
         #[arg(long, default_value = "ipv4-unicast")]
         afi: String,
-        /// The VRF instance (only `default` until VRF instances arrive with EVPN).
+        /// The VRF instance: `default` (the underlay) or an L3VNI's VRF.
         #[arg(long, default_value = "default")]
         vrf: String,
         /// Only destinations inside this prefix (or containing this address's /32 or /128).
@@ -311,15 +311,15 @@ fn run(cli: &Cli) -> Result<()> {
                 |v: &api::Neighbor| router::show::neighbors(std::slice::from_ref(v)),
             ),
             ShowBgp::Routes { afi, vrf, prefix } => {
-                if vrf != "default" {
-                    bail!("no VRF {vrf:?}: perouterd has only the default instance today (VRF instances come with EVPN/L3VPN)");
-                }
                 if Family::from_name(afi).is_none() {
                     bail!("unknown family {afi:?}: expected one of ipv4-unicast, ipv6-unicast, ipv4-vpn, ipv6-vpn, l2vpn-evpn");
                 }
                 let mut path = format!("/v1/bgp/routes?family={}", enc(afi));
                 if let Some(p) = prefix {
                     path.push_str(&format!("&prefix={}", enc(p)));
+                }
+                if vrf != "default" {
+                    path.push_str(&format!("&vrf={}", enc(vrf)));
                 }
                 call(cli, "GET", &path, |v: &Vec<api::Route>| {
                     router::show::routes(v)

@@ -62,6 +62,7 @@ fn error(status: u16, message: String) -> Response {
 struct RoutesQuery {
     family: Option<String>,
     prefix: Option<String>,
+    vrf: Option<String>,
 }
 
 async fn routes(State(tx): State<Tx>, Query(q): Query<RoutesQuery>) -> Response {
@@ -89,7 +90,16 @@ async fn routes(State(tx): State<Tx>, Query(q): Query<RoutesQuery>) -> Response 
             }
         },
     };
-    ask(&tx, Request::Routes { family, prefix }).await
+    let vrf = q.vrf.filter(|v| v != "default");
+    ask(
+        &tx,
+        Request::Routes {
+            family,
+            prefix,
+            vrf,
+        },
+    )
+    .await
 }
 
 /// Serves the API on `listener` until the actor goes away.

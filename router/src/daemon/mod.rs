@@ -16,6 +16,7 @@
 mod http;
 pub mod kernel;
 mod views;
+mod vrf;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -108,6 +109,8 @@ pub enum Request {
         family: Family,
         /// Only destinations inside this prefix.
         prefix: Option<ipnet::IpNet>,
+        /// The VRF instance (`None`: the default one).
+        vrf: Option<String>,
     },
     /// Reload the configuration file (or use this configuration).
     Reload(Option<Box<Config>>),
@@ -212,8 +215,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let restarting = restart_marker(&opts.state_dir, &config);
     let mut actor = Actor::new(config, opts.config_path.clone(), listeners, tx);
     actor.state_dir = opts.state_dir.clone();
-    actor.rib.track_changes(kernel.is_some());
     actor.kernel = kernel;
+    actor.rib.track_changes(actor.wants_changes());
     if restarting {
         tracing::info!("graceful restart: restarting speaker (R bit set, advertisement deferred until End-of-RIB)");
         actor.restarting = true;
@@ -420,6 +423,8 @@ struct Actor {
     evpn: Option<evpn::config::EvpnConfig>,
     /// EVPN routes originated now (`overlay::evpn_exports`), by destination.
     evpn_originated: BTreeMap<rib::Dest, (bgp::wire::PathAttributes, bgp::wire::NextHop)>,
+    /// The VRF instances of the L3VNIs, by VRF name.
+    vrfs: BTreeMap<String, vrf::VrfInstance>,
 }
 
 fn rib_config(c: &Config) -> RibConfig {
@@ -548,7 +553,8 @@ fn socket_options(n: &Neighbor) -> SocketOptions {
         ttl,
         min_ttl,
         local_addr: n.update_source,
-        device: None,
+        // A VRF's session: its sockets only see the VRF.
+        device: n.vrf.clone(),
     }
 }
 
@@ -615,6 +621,7 @@ impl Actor {
             macs: evpn::type2::MacTable::new(),
             evpn: None,
             evpn_originated: BTreeMap::new(),
+            vrfs: BTreeMap::new(),
         }
     }
 
@@ -635,6 +642,7 @@ impl Actor {
         }
         self.originated = wanted;
         self.sync_evpn();
+        self.sync_vrf_networks(true);
     }
 
     /// Originates the node's EVPN routes (type-5 for host-session addresses and gateway
@@ -642,7 +650,7 @@ impl Actor {
     fn sync_evpn(&mut self) {
         self.evpn = crate::overlay::evpn_view(&self.config);
         let exports = match &self.evpn {
-            Some(evpn) => crate::overlay::evpn_exports(&self.config, evpn),
+            Some(evpn) => crate::overlay::evpn_exports(evpn),
             None => Vec::new(),
         };
         let wanted: BTreeMap<rib::Dest, crate::overlay::EvpnExport> = exports
@@ -706,7 +714,7 @@ impl Actor {
                     p.helping = false;
                     let mut swept = 0usize;
                     for f in Family::ALL {
-                        swept = swept.saturating_add(self.rib.sweep_stale(peer, f));
+                        swept = swept.saturating_add(self.rib_mut(peer).sweep_stale(peer, f));
                     }
                     tracing::info!(peer = %peer, swept, timer = ?t, "graceful restart: stale paths removed on timer");
                 }
@@ -759,6 +767,7 @@ impl Actor {
     }
 
     fn apply_initial(&mut self) {
+        self.ensure_vrfs();
         let neighbors = self.config.neighbors.clone();
         for n in &neighbors {
             self.add_neighbor(n);
@@ -836,16 +845,50 @@ impl Actor {
         }
     }
 
-    /// Recomputes what the fabric's EVPN routes import into this node when an EVPN best path
-    /// changed (or `force`), and hands it to the kernel task when it differs.
+    /// Follows the default RIB's changed destinations (or everything, with `force`): what
+    /// the fabric's EVPN routes import into the VRF instances, the L2VNIs and the kernel; then
+    /// the VRF instances' own changes (type-5 exports, host routes for the VRF tables). The
+    /// kernel task gets the result when it differs from what it has.
     fn sync_fabric_imports(&mut self, force: bool) {
-        if self.kernel.is_none() {
+        if !self.wants_changes() {
             return;
         }
         let changed = self.rib.take_changes();
-        if !force && changed.is_empty() {
+        let mut imports = None;
+        if force || !changed.is_empty() {
+            imports = Some(self.fabric_imports(&changed));
+        }
+        let vrf_kernel_changed = self.sync_vrf_changes();
+        if self.kernel.is_none() || (imports.is_none() && !vrf_kernel_changed) {
             return;
         }
+        let mut imports = imports.unwrap_or_else(|| (*self.fabric_imports).clone());
+        imports.vrf_unicast = self.vrf_kernel();
+        if *self.fabric_imports != imports {
+            tracing::info!(
+                type2 = imports.macs_signature.fdb.len(),
+                type5 = imports.type5.len(),
+                type3 = imports.type3.len(),
+                unicast = imports.unicast.len(),
+                vrf_unicast = imports
+                    .vrf_unicast
+                    .values()
+                    .map(BTreeMap::len)
+                    .sum::<usize>(),
+                "fabric imports changed"
+            );
+            let imports = Arc::new(imports);
+            if let Some(k) = &self.kernel {
+                k.imports.send_replace(Arc::clone(&imports));
+            }
+            self.fabric_imports = imports;
+        }
+    }
+
+    /// What the default RIB's selected paths import now: EVPN type-5 into the VRF instances
+    /// (and their kernel routes), type-3 flood lists, type-2 MACs (following `changed`), and
+    /// the unicast routes of the main table.
+    fn fabric_imports(&mut self, changed: &[rib::Dest]) -> crate::overlay::FabricImports {
         let mut imports = crate::overlay::FabricImports::default();
         let mut ignored = 0;
         // Taken out for the duration: the MAC table below is changed while it is read.
@@ -858,7 +901,12 @@ impl Actor {
                     rib::Nlri::L2vpnEvpn(r) => Some((r, &p.attrs.attrs, &p.attrs.next_hop)),
                     _ => None,
                 });
-            (imports, ignored) = crate::overlay::evpn_imports(&cfg, paths);
+            let type5_paths;
+            (imports, type5_paths, ignored) = crate::overlay::evpn_imports(&cfg, paths);
+            let owned: Vec<(evpn::type5::Imported, bgp::wire::PathAttributes)> = type5_paths
+                .into_iter()
+                .map(|(i, a)| (i, a.clone()))
+                .collect();
             // Type-2: the MAC table follows the changed destinations (best path or gone).
             for dest in changed.iter().filter(|d| d.family() == Family::L2vpnEvpn) {
                 let rib::Dest::L2vpnEvpn {
@@ -882,48 +930,42 @@ impl Actor {
                     }
                 }
             }
-            imports.macs_signature = self.macs.dataplane(&cfg);
-            imports.macs = self.macs.clone();
+            if self.kernel.is_some() {
+                imports.macs_signature = self.macs.dataplane(&cfg);
+                imports.macs = self.macs.clone();
+            }
             self.evpn = Some(cfg);
+            self.sync_vrf_imports(&owned);
         }
-        for family in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
-            for (dest, e) in self.rib.table(family) {
-                let prefix = match dest {
-                    rib::Dest::Ipv4Unicast { prefix } => ipnet::IpNet::V4(*prefix),
-                    rib::Dest::Ipv6Unicast { prefix } => ipnet::IpNet::V6(*prefix),
-                    _ => continue,
-                };
-                let mut hops: Vec<IpAddr> = e
-                    .selected
-                    .iter()
-                    .filter_map(|i| e.paths.get(*i))
-                    .filter(|p| p.source.peer != rib::LOCAL)
-                    .filter_map(|p| crate::overlay::next_hop_ip(&p.attrs.next_hop))
-                    .collect();
-                hops.sort();
-                hops.dedup();
-                if !hops.is_empty() {
-                    imports.unicast.insert(prefix, hops);
+        if self.kernel.is_some() {
+            for family in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
+                for (dest, e) in self.rib.table(family) {
+                    let prefix = match dest {
+                        rib::Dest::Ipv4Unicast { prefix } => ipnet::IpNet::V4(*prefix),
+                        rib::Dest::Ipv6Unicast { prefix } => ipnet::IpNet::V6(*prefix),
+                        _ => continue,
+                    };
+                    let mut hops: Vec<IpAddr> = e
+                        .selected
+                        .iter()
+                        .filter_map(|i| e.paths.get(*i))
+                        .filter(|p| p.source.peer != rib::LOCAL)
+                        .filter_map(|p| crate::overlay::next_hop_ip(&p.attrs.next_hop))
+                        .collect();
+                    hops.sort();
+                    hops.dedup();
+                    if !hops.is_empty() {
+                        imports.unicast.insert(prefix, hops);
+                    }
                 }
             }
         }
+        if ignored > 0 {
+            tracing::debug!(ignored, "EVPN routes not imported");
+        }
         // Mobility decisions made while importing (our routes withdrawn, re-advertised).
         self.apply_mac_changes();
-        if *self.fabric_imports != imports {
-            tracing::info!(
-                type2 = imports.macs_signature.fdb.len(),
-                type5 = imports.type5.len(),
-                type3 = imports.type3.len(),
-                unicast = imports.unicast.len(),
-                ignored,
-                "fabric imports changed"
-            );
-            let imports = Arc::new(imports);
-            if let Some(k) = &self.kernel {
-                k.imports.send_replace(Arc::clone(&imports));
-            }
-            self.fabric_imports = imports;
-        }
+        imports
     }
 
     /// Sends what the RIB has for each established peer, as far as their queues allow.
@@ -938,16 +980,20 @@ impl Actor {
             if p.state != State::Established {
                 continue;
             }
+            let rib = match p.neighbor.vrf.as_deref().and_then(|v| self.vrfs.get_mut(v)) {
+                Some(inst) => &mut inst.rib,
+                None => &mut self.rib,
+            };
             // Bounded work per peer per round keeps the actor responsive.
             for _ in 0..16 {
-                if !self.rib.has_pending(*id) {
+                if !rib.has_pending(*id) {
                     break;
                 }
                 let Ok(permit) = cmd.try_reserve() else {
                     blocked = true;
                     break;
                 };
-                match self.rib.updates_for(*id, 512) {
+                match rib.updates_for(*id, 512) {
                     Ok(msgs) if msgs.is_empty() => {}
                     Ok(msgs) => permit.send(SessionCommand::SendEncoded(msgs)),
                     Err(e) => {
@@ -956,7 +1002,7 @@ impl Actor {
                     }
                 }
             }
-            if self.rib.has_pending(*id) {
+            if rib.has_pending(*id) {
                 blocked = true;
             }
         }
@@ -1103,7 +1149,12 @@ impl Actor {
             peer.link = Some(self.start_link(id, ifname));
         }
         if let Some(a) = addr {
-            if let Err(e) = self.rib.add_peer(id, peer_config(&self.config, n, a)) {
+            let config = peer_config(&self.config, n, a);
+            let Some(rib) = self.instance_rib(n.vrf.as_deref()) else {
+                tracing::error!(vrf = ?n.vrf, "neighbour of a VRF without an instance: not added");
+                return;
+            };
+            if let Err(e) = rib.add_peer(id, config) {
                 tracing::error!(error = %e, "rib refused a peer");
                 return;
             }
@@ -1165,12 +1216,12 @@ impl Actor {
         p.since = Instant::now();
         p.negotiation = None;
         p.conn = None;
-        let _ = self.rib.peer_down(id);
+        let _ = self.rib_mut(id).peer_down(id);
     }
 
     fn remove_peer(&mut self, id: PeerId) {
         self.stop_session(id, None);
-        let _ = self.rib.remove_peer(id);
+        let _ = self.rib_mut(id).remove_peer(id);
         self.peers.remove(&id);
     }
 
@@ -1287,7 +1338,7 @@ impl Actor {
                 p.state = State::Established;
                 p.since = Instant::now();
                 let helping = p.helping;
-                if let Err(e) = self.rib.peer_up(id, info) {
+                if let Err(e) = self.rib_mut(id).peer_up(id, info) {
                     tracing::error!(peer = %id, error = %e, "rib peer up");
                 }
                 if helping {
@@ -1301,7 +1352,7 @@ impl Actor {
                                 .any(|x| x.afi_safi == f.afi_safi() && x.forwarding_preserved())
                         });
                         if !kept {
-                            self.rib.sweep_stale(id, f);
+                            self.rib_mut(id).sweep_stale(id, f);
                         }
                     }
                     let stale = self
@@ -1350,7 +1401,7 @@ impl Actor {
                             }
                         }
                         p.helping = true;
-                        let kept = self.rib.peer_down_graceful(id, keep).unwrap_or(0);
+                        let kept = self.rib_mut(id).peer_down_graceful(id, keep).unwrap_or(0);
                         tracing::info!(peer = %id, kept, restart_time = g.restart_time, "graceful restart helper: keeping stale paths");
                         self.arm(
                             Duration::from_secs(u64::from(g.restart_time)),
@@ -1364,7 +1415,7 @@ impl Actor {
                         if let Some(p) = self.peers.get_mut(&id) {
                             p.helping = false;
                         }
-                        let _ = self.rib.peer_down(id);
+                        let _ = self.rib_mut(id).peer_down(id);
                     }
                 }
                 if dynamic {
@@ -1380,7 +1431,7 @@ impl Actor {
                 if !received.verdict.is_clean() {
                     tracing::warn!(peer = %id, action = ?received.verdict.action, findings = ?received.verdict.findings, "RFC 7606 action on an UPDATE");
                 }
-                match self.rib.apply(id, &u, &received.verdict) {
+                match self.rib_mut(id).apply(id, &u, &received.verdict) {
                     Ok(applied) => {
                         if let Some(f) = applied.end_of_rib.and_then(|a| a.family()) {
                             self.end_of_rib(id, f);
@@ -1445,14 +1496,14 @@ impl Actor {
                             .try_send(SessionCommand::Send(Box::new(Message::RouteRefresh(borr))));
                     }
                 }
-                let _ = self.rib.resend(id, f, enhanced);
+                let _ = self.rib_mut(id).resend(id, f, enhanced);
             }
             subtype::BORR => {
-                let n = self.rib.mark_stale(id, f);
+                let n = self.rib_mut(id).mark_stale(id, f);
                 tracing::debug!(peer = %id, family = %f, paths = n, "enhanced route refresh begins");
             }
             subtype::EORR => {
-                let n = self.rib.sweep_stale(id, f);
+                let n = self.rib_mut(id).sweep_stale(id, f);
                 tracing::debug!(peer = %id, family = %f, swept = n, "enhanced route refresh ends");
             }
             other => {
@@ -1469,7 +1520,7 @@ impl Actor {
         };
         p.eor_received.insert(family);
         if p.helping {
-            let swept = self.rib.sweep_stale(id, family);
+            let swept = self.rib_mut(id).sweep_stale(id, family);
             tracing::info!(peer = %id, %family, swept, "graceful restart: End-of-RIB, stale paths swept");
             if let Some(p) = self.peers.get_mut(&id) {
                 let done = p
@@ -1511,7 +1562,17 @@ impl Actor {
                 },
                 None => Reply::Error(404, format!("no neighbour {addr}")),
             },
-            Request::Routes { family, prefix } => json(&views::routes(self, family, prefix)),
+            Request::Routes {
+                family,
+                prefix,
+                vrf,
+            } => match vrf {
+                None => json(&views::routes(self, &self.rib, family, prefix)),
+                Some(v) => match self.vrfs.get(&v) {
+                    Some(inst) => json(&views::routes(self, &inst.rib, family, prefix)),
+                    None => Reply::Error(404, format!("no VRF instance {v:?}")),
+                },
+            },
             Request::Reload(config) => {
                 let new = match config {
                     Some(c) => *c,
@@ -1529,7 +1590,7 @@ impl Actor {
                         k.config.send_replace(Arc::new(self.config.clone()));
                     }
                 }
-                self.rib.track_changes(self.kernel.is_some());
+                self.rib.track_changes(self.wants_changes());
                 if let Some(cfg) = &self.evpn {
                     self.macs.reconfigure(cfg);
                     self.apply_mac_changes();
@@ -1613,6 +1674,7 @@ impl Actor {
                 self.remove_peer(id);
             }
             self.rib = Rib::new(rib_config(&new));
+            self.vrfs.clear();
             self.originated.clear();
             self.evpn_originated.clear();
             self.config = new;
@@ -1633,6 +1695,7 @@ impl Actor {
         let fresh: HashMap<NeighborKey, Neighbor> =
             new.neighbors.iter().map(|n| (n.key(), n.clone())).collect();
         self.config = new;
+        self.ensure_vrfs();
         for (key, n) in &old {
             match fresh.get(key) {
                 None => {
@@ -1676,7 +1739,11 @@ impl Actor {
                 continue;
             };
             let wanted = peer_config(&self.config, &p.neighbor, a);
-            if self.rib.peer_config(id).is_some_and(|c| *c != wanted) {
+            if self
+                .rib_of(id)
+                .peer_config(id)
+                .is_some_and(|c| *c != wanted)
+            {
                 let key = p.key.to_string();
                 self.apply_peer_config(id, wanted);
                 if !report.updated.contains(&key)
@@ -1687,6 +1754,7 @@ impl Actor {
                 }
             }
         }
+        self.prune_vrfs();
         self.install_md5();
         self.sync_originated();
         report.added.sort();
@@ -1702,10 +1770,10 @@ impl Actor {
     /// with a ROUTE-REFRESH per family (no Adj-RIB-In copy is kept before policy).
     fn apply_peer_config(&mut self, id: PeerId, wanted: PeerConfig) {
         let inbound = self
-            .rib
+            .rib_of(id)
             .peer_config(id)
             .is_some_and(|c| c.import != wanted.import || c.allowas_in != wanted.allowas_in);
-        let _ = self.rib.set_peer_config(id, wanted);
+        let _ = self.rib_mut(id).set_peer_config(id, wanted);
         let Some(p) = self.peers.get(&id) else {
             return;
         };

@@ -24,7 +24,7 @@ fn state_name(p: &Peer) -> String {
 }
 
 fn neighbor_summary(a: &Actor, id: PeerId, p: &Peer) -> NeighborSummary {
-    let c = a.rib.counters(id).unwrap_or_default();
+    let c = a.rib_of(id).counters(id).unwrap_or_default();
     NeighborSummary {
         neighbor: p
             .addr
@@ -70,7 +70,7 @@ pub(super) fn summary(a: &Actor) -> Summary {
 
 pub(super) fn neighbor(a: &Actor, id: PeerId) -> Option<Neighbor> {
     let p = a.peers.get(&id)?;
-    let c = a.rib.counters(id).unwrap_or_default();
+    let c = a.rib_of(id).counters(id).unwrap_or_default();
     let n = p.negotiation.as_deref();
     Some(Neighbor {
         summary: neighbor_summary(a, id, p),
@@ -108,8 +108,8 @@ pub(super) fn neighbor(a: &Actor, id: PeerId) -> Option<Neighbor> {
             })
             .unwrap_or_default(),
         graceful_restart: p.peer_gr.is_some(),
-        stale_paths: a.rib.stale_paths(id),
-        out_queue: a.rib.pending_len(id),
+        stale_paths: a.rib_of(id).stale_paths(id),
+        out_queue: a.rib_of(id).pending_len(id),
         peer_hostname: n.and_then(|n| n.peer_hostname.clone()),
         flaps: p.flaps,
         last_error: p.last_error.clone(),
@@ -187,7 +187,10 @@ fn route(a: &Actor, family: Family, dest: &bgp::rib::Dest, e: &DestEntry) -> Rou
         .iter()
         .filter_map(|i| e.paths.get(*i).map(|p| (*i, p)))
         .map(|(i, p)| {
-            let from = if p.source.peer == LOCAL {
+            let from = if p.source.peer == LOCAL && p.path_id != 0 {
+                // A VRF instance's import from the EVPN table (`daemon::vrf`).
+                "evpn".to_string()
+            } else if p.source.peer == LOCAL {
                 "local".to_string()
             } else {
                 a.peers
@@ -227,9 +230,13 @@ fn route(a: &Actor, family: Family, dest: &bgp::rib::Dest, e: &DestEntry) -> Rou
     }
 }
 
-pub(super) fn routes(a: &Actor, family: Family, prefix: Option<ipnet::IpNet>) -> Vec<Route> {
-    let mut dests: Vec<_> = a
-        .rib
+pub(super) fn routes(
+    a: &Actor,
+    rib: &bgp::rib::Rib,
+    family: Family,
+    prefix: Option<ipnet::IpNet>,
+) -> Vec<Route> {
+    let mut dests: Vec<_> = rib
         .table(family)
         .filter(|(d, _)| prefix.is_none_or(|p| d.within(&p)))
         .collect();
@@ -301,7 +308,7 @@ pub(super) fn metrics(a: &Actor) -> String {
     );
     let _ = writeln!(o, "# TYPE perouterd_bgp_out_queue gauge");
     for (id, p) in &a.peers {
-        let c = a.rib.counters(*id).unwrap_or_default();
+        let c = a.rib_of(*id).counters(*id).unwrap_or_default();
         let peer = label(
             &p.addr
                 .map(|x| x.to_string())
@@ -323,7 +330,7 @@ pub(super) fn metrics(a: &Actor) -> String {
         let _ = writeln!(
             o,
             "perouterd_bgp_out_queue{{neighbor=\"{peer}\"}} {}",
-            a.rib.pending_len(*id)
+            a.rib_of(*id).pending_len(*id)
         );
         let _ = writeln!(
             o,
