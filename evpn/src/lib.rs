@@ -5,10 +5,12 @@
 //!
 //! Issue 5, in progress: [`rt`] (route distinguishers and targets), [`config`] (the node's
 //! VTEP, L3VNIs and L2VNIs), [`type5`] (IP prefix routes of L3VNIs), [`type3`] (inclusive
-//! multicast with ingress replication), [`type2`] (MAC tables, MAC/IP routes, MAC mobility).
-//! Not wired to the daemon's RIB yet.
+//! multicast with ingress replication), [`type2`] (MAC tables, MAC/IP routes, MAC mobility),
+//! [`l3vpn`] (SRv6 VPN-IPv4/VPN-IPv6 routes, per-VRF End.DT46 SIDs). Not wired to the daemon's
+//! RIB yet.
 
 pub mod config;
+pub mod l3vpn;
 pub mod rt;
 pub mod type2;
 pub mod type3;
