@@ -57,6 +57,13 @@
 //! possible (the kernel may overflow again while the marker waits for room in the channel);
 //! one re-read after the last one suffices.
 //!
+//! The re-read itself, for the bridge FDB and the neighbour tables, is [`snapshot`]: it dumps
+//! them and returns their entries as the same [`DataplaneEvent::Fdb`] / [`DataplaneEvent::Neigh`]
+//! events (`added: true`) a watcher produces, through the same conversion, so a consumer
+//! classifies both alike (e.g. `evpn::type2::MacTable::resync` reconciles its local MACs with
+//! one). The same snapshot taken right after the watcher is created gives the state the
+//! watcher's events then change.
+//!
 //! Interface names are resolved from the index through a cache filled by a link dump at start
 //! (and after every overrun) and kept up to date by link notifications; a [`LinkRef`] keeps
 //! the index and has no name only if the link is unknown (already deleted).
@@ -84,7 +91,9 @@ use nix::sys::socket::{
     bind, recv, sendto, setsockopt, socket, sockopt, AddressFamily as SockFamily, MsgFlags,
     NetlinkAddr, SockFlag, SockProtocol, SockType,
 };
-use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
+use rtnetlink::packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -134,14 +143,40 @@ pub enum WatchError {
         #[source]
         source: io::Error,
     },
-    /// The kernel refused the link dump the name cache is filled from.
-    #[error("link dump: kernel error {errno}")]
+    /// The kernel refused a dump (the link dump the name cache is filled from, or one of the
+    /// [`snapshot`] dumps).
+    #[error("{what} dump: kernel error {errno}")]
     Dump {
+        /// Which dump.
+        what: &'static str,
         /// Positive errno.
         errno: i32,
     },
-    /// [`Watcher::new`] was called outside a tokio runtime.
-    #[error("a watcher must be created inside a tokio runtime")]
+    /// A [`snapshot`] dump answer could not be decoded (an entry would be missing).
+    #[error("{what} dump: undecodable answer")]
+    Malformed {
+        /// Which dump.
+        what: &'static str,
+    },
+    /// A [`snapshot`] dump was still marked interrupted (`NLM_F_DUMP_INTR`: the table changed
+    /// while it was read) after several attempts.
+    #[error("{what} dump: inconsistent after {attempts} attempts")]
+    Inconsistent {
+        /// Which dump.
+        what: &'static str,
+        /// How many times it was read.
+        attempts: u32,
+    },
+    /// A dump answer was larger than the largest read buffer.
+    #[error("{what} dump: a {size}-byte answer exceeds the read buffer")]
+    TooLarge {
+        /// Which dump.
+        what: &'static str,
+        /// The answer's size.
+        size: usize,
+    },
+    /// [`Watcher::new`] or [`snapshot`] was called outside a tokio runtime.
+    #[error("a watcher or snapshot must be created inside a tokio runtime")]
     NoRuntime,
     /// The reading task ended (after an error already returned, or it was cancelled).
     #[error("the watcher has stopped")]
@@ -471,8 +506,7 @@ impl Watcher {
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
         let reader = Reader {
             events,
-            dump,
-            dump_seq: 0,
+            dump: Dumper::new(dump),
             config,
             names: BTreeMap::new(),
             buf: vec![0; READ_BUFFER],
@@ -540,11 +574,18 @@ fn open_socket(groups: u32, rcvbuf: usize) -> io::Result<AsyncFd<OwnedFd>> {
 
 /// Reads one datagram into `buf`; returns its full length (larger than `buf` if truncated).
 async fn recv_async(fd: &AsyncFd<OwnedFd>, buf: &mut [u8]) -> io::Result<usize> {
+    recv_async_with(fd, buf, MsgFlags::MSG_TRUNC).await
+}
+
+/// [`recv_async`] with explicit `recv(2)` flags (`MSG_PEEK` to size the buffer first).
+async fn recv_async_with(
+    fd: &AsyncFd<OwnedFd>,
+    buf: &mut [u8],
+    flags: MsgFlags,
+) -> io::Result<usize> {
     loop {
         let mut guard = fd.readable().await?;
-        match guard.try_io(|inner| {
-            recv(inner.as_raw_fd(), buf, MsgFlags::MSG_TRUNC).map_err(io::Error::from)
-        }) {
+        match guard.try_io(|inner| recv(inner.as_raw_fd(), buf, flags).map_err(io::Error::from)) {
             Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
             Ok(result) => return result,
             Err(_would_block) => continue,
@@ -575,11 +616,296 @@ fn split_messages(mut data: &[u8]) -> Vec<(u16, &[u8])> {
     out
 }
 
+/// A link by index, named from `names`.
+fn link_ref(names: &BTreeMap<u32, String>, index: u32) -> LinkRef {
+    LinkRef {
+        index,
+        name: names.get(&index).cloned(),
+    }
+}
+
+/// The answers of one dump.
+#[derive(Debug)]
+struct Dumped {
+    messages: Vec<RouteNetlinkMessage>,
+    /// No answer carried `NLM_F_DUMP_INTR` (the kernel's table did not change meanwhile).
+    consistent: bool,
+    /// Answers that could not be decoded (skipped).
+    undecodable: usize,
+}
+
+/// A `NETLINK_ROUTE` socket for dump requests (bound to no group, so nothing but the answers
+/// arrives on it), one dump at a time.
+#[derive(Debug)]
+struct Dumper {
+    fd: AsyncFd<OwnedFd>,
+    seq: u32,
+    buf: Vec<u8>,
+}
+
+impl Dumper {
+    fn new(fd: AsyncFd<OwnedFd>) -> Self {
+        Dumper {
+            fd,
+            seq: 0,
+            buf: vec![0; READ_BUFFER],
+        }
+    }
+
+    /// Sends the dump request `req` and collects its answers until `NLMSG_DONE`.
+    async fn dump(
+        &mut self,
+        req: RouteNetlinkMessage,
+        what: &'static str,
+    ) -> Result<Dumped, WatchError> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut msg = NetlinkMessage::from(req);
+        msg.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        msg.header.sequence_number = seq;
+        msg.finalize();
+        let mut out = vec![0u8; msg.buffer_len()];
+        msg.serialize(&mut out);
+        sendto(
+            self.fd.as_raw_fd(),
+            &out,
+            &NetlinkAddr::new(0, 0),
+            MsgFlags::empty(),
+        )
+        .map_err(|e| WatchError::Io {
+            what: "send dump request",
+            source: io::Error::from(e),
+        })?;
+        let mut dumped = Dumped {
+            messages: Vec::new(),
+            consistent: true,
+            undecodable: 0,
+        };
+        loop {
+            let n = self.recv_whole(what).await?;
+            for (_, bytes) in split_messages(self.buf.get(..n).unwrap_or_default()) {
+                // The sequence number is read from the raw header, so that an undecodable
+                // answer of an older request is not counted against this one.
+                let msg_seq = bytes
+                    .get(8..12)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_ne_bytes);
+                if msg_seq != Some(seq) {
+                    continue;
+                }
+                let msg = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        warn!(dump = what, error = %e, "undecodable dump answer");
+                        dumped.undecodable += 1;
+                        continue;
+                    }
+                };
+                dumped.consistent &= msg.header.flags & NLM_F_DUMP_INTR == 0;
+                match msg.payload {
+                    NetlinkPayload::Done(d) if d.code != 0 => {
+                        return Err(WatchError::Dump {
+                            what,
+                            errno: d.code.saturating_abs(),
+                        })
+                    }
+                    NetlinkPayload::Done(_) => return Ok(dumped),
+                    NetlinkPayload::Error(e) => {
+                        return match e.code {
+                            Some(code) => Err(WatchError::Dump {
+                                what,
+                                errno: code.get().saturating_abs(),
+                            }),
+                            None => Ok(dumped),
+                        };
+                    }
+                    NetlinkPayload::InnerMessage(m) => dumped.messages.push(m),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Reads one whole datagram into `self.buf`, growing it first when the datagram is larger
+    /// (sized with `MSG_PEEK`, so nothing of a dump is lost to truncation); returns its length.
+    async fn recv_whole(&mut self, what: &'static str) -> Result<usize, WatchError> {
+        let io_err = |source| WatchError::Io {
+            what: "read dump",
+            source,
+        };
+        loop {
+            let n = recv_async_with(
+                &self.fd,
+                &mut self.buf,
+                MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC,
+            )
+            .await
+            .map_err(io_err)?;
+            if n > self.buf.len() {
+                if n > MAX_READ_BUFFER {
+                    return Err(WatchError::TooLarge { what, size: n });
+                }
+                self.buf.resize(n, 0);
+                continue;
+            }
+            match recv(
+                self.fd.as_raw_fd(),
+                &mut self.buf,
+                MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC,
+            ) {
+                Ok(m) if m <= self.buf.len() => return Ok(m),
+                Ok(m) => return Err(WatchError::TooLarge { what, size: m }),
+                Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(io_err(io::Error::from(e))),
+            }
+        }
+    }
+
+    /// Interface names by index, from a link dump (undecodable answers are skipped: a link
+    /// without a name is reported by index).
+    async fn link_names(&mut self) -> Result<BTreeMap<u32, String>, WatchError> {
+        let dumped = self
+            .dump(RouteNetlinkMessage::GetLink(LinkMessage::default()), "link")
+            .await?;
+        let names: BTreeMap<u32, String> = dumped
+            .messages
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => link_name(l).map(|n| (l.header.index, n)),
+                _ => None,
+            })
+            .collect();
+        debug!(
+            links = names.len(),
+            consistent = dumped.consistent,
+            undecodable = dumped.undecodable,
+            "link names refreshed"
+        );
+        Ok(names)
+    }
+
+    /// A dump that must be complete: retried while the kernel marks it interrupted, an
+    /// undecodable answer is an error.
+    async fn dump_complete(
+        &mut self,
+        req: RouteNetlinkMessage,
+        what: &'static str,
+    ) -> Result<Vec<RouteNetlinkMessage>, WatchError> {
+        for attempt in 1..=DUMP_ATTEMPTS {
+            let dumped = self.dump(req.clone(), what).await?;
+            if dumped.undecodable > 0 {
+                return Err(WatchError::Malformed { what });
+            }
+            if dumped.consistent {
+                return Ok(dumped.messages);
+            }
+            debug!(
+                dump = what,
+                attempt, "dump interrupted by a change, read again"
+            );
+        }
+        Err(WatchError::Inconsistent {
+            what,
+            attempts: DUMP_ATTEMPTS,
+        })
+    }
+}
+
+/// How many times [`Dumper::dump_complete`] reads a dump the kernel marks interrupted.
+const DUMP_ATTEMPTS: u32 = 4;
+
+/// Reads the bridge FDB and the IPv4/IPv6 neighbour tables of the calling thread's network
+/// namespace (the thread that first polls the future), as the "present" events ([`DataplaneEvent::Fdb`] and [`DataplaneEvent::Neigh`]
+/// with `added: true`) a [`Watcher`] would have produced had it seen every entry being
+/// created: the same conversion classifies them, so [`FdbEvent::is_local_learning`],
+/// [`FdbEvent::is_static`], [`FdbEvent::is_local`], `extern_learn` and
+/// [`NeighEvent::is_local_binding`] mean the same on both paths.
+///
+/// This is the re-read the [`DataplaneEvent::Overrun`] contract asks for (and the state to
+/// start from): create the [`Watcher`] first, then take the snapshot, then apply the watcher's
+/// events that follow (see the module docs for why that order converges).
+///
+/// `links`: when given, only entries concerning these interfaces are returned (FDB entries
+/// whose bridge or device, neighbours whose link, is named in the set; e.g. the L2VNI
+/// bridges). Entries whose link the namespace no longer knows by name are returned with a
+/// [`LinkRef`] without a name (and are dropped by a `links` filter).
+///
+/// Four dumps on a socket of its own (bridge FDB, IPv4 and IPv6 neighbours, then the links
+/// that name them), read asynchronously: the runtime is not blocked. A dump the kernel marks
+/// interrupted (`NLM_F_DUMP_INTR`) is read again; a dump answer that cannot be decoded is an
+/// error ([`WatchError::Malformed`]), never a silently missing entry. Must be called inside a
+/// tokio runtime with I/O enabled.
+pub async fn snapshot(links: Option<&BTreeSet<String>>) -> Result<Vec<DataplaneEvent>, WatchError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(WatchError::NoRuntime);
+    }
+    // Opened before the first await: the socket belongs to the namespace of the thread that
+    // first polls this future, whichever thread polls the rest.
+    let fd = open_socket(0, 0).map_err(|source| WatchError::Io {
+        what: "open dump socket",
+        source,
+    })?;
+    let mut dumper = Dumper::new(fd);
+    let mut messages = Vec::new();
+    for (family, what) in [
+        (AddressFamily::Bridge, "bridge fdb"),
+        (AddressFamily::Inet, "ipv4 neighbour"),
+        (AddressFamily::Inet6, "ipv6 neighbour"),
+    ] {
+        let mut req = NeighbourMessage::default();
+        req.header.family = family;
+        messages.extend(
+            dumper
+                .dump_complete(RouteNetlinkMessage::GetNeighbour(req), what)
+                .await?,
+        );
+    }
+    // The links after the entries: every link an entry points to existed when the entry was
+    // read, so only links deleted since then (whose removal the watcher reports) lack a name.
+    let names = dumper.link_names().await?;
+    let wanted =
+        |l: &LinkRef| links.is_none_or(|set| l.name.as_ref().is_some_and(|n| set.contains(n)));
+    let (mut fdb, mut neigh) = (0usize, 0usize);
+    let mut out = Vec::with_capacity(messages.len());
+    for m in &messages {
+        let RouteNetlinkMessage::NewNeighbour(n) = m else {
+            continue;
+        };
+        let Some(ev) = neigh_event(&names, n, true) else {
+            continue;
+        };
+        let keep = match &ev {
+            DataplaneEvent::Fdb(f) => {
+                let keep = wanted(&f.dev) || f.bridge.as_ref().is_some_and(wanted);
+                fdb += usize::from(keep);
+                keep
+            }
+            DataplaneEvent::Neigh(e) => {
+                let keep = wanted(&e.link);
+                neigh += usize::from(keep);
+                keep
+            }
+            _ => false,
+        };
+        if keep {
+            out.push(ev);
+        }
+    }
+    debug!(
+        fdb,
+        neighbours = neigh,
+        answers = messages.len(),
+        filtered = links.is_some(),
+        "bridge FDB and neighbour tables read"
+    );
+    Ok(out)
+}
+
 /// The reading task's state.
 struct Reader {
     events: AsyncFd<OwnedFd>,
-    dump: AsyncFd<OwnedFd>,
-    dump_seq: u32,
+    /// The link dumps of the name cache.
+    dump: Dumper,
     config: WatchConfig,
     /// Interface names by index.
     names: BTreeMap<u32, String>,
@@ -666,72 +992,12 @@ impl Reader {
 
     /// Refills the name cache from a link dump.
     async fn refresh_names(&mut self) -> Result<(), WatchError> {
-        let io_err = |what| move |source| WatchError::Io { what, source };
-        self.dump_seq = self.dump_seq.wrapping_add(1);
-        let mut req = NetlinkMessage::from(RouteNetlinkMessage::GetLink(LinkMessage::default()));
-        req.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-        req.header.sequence_number = self.dump_seq;
-        req.finalize();
-        let mut out = vec![0u8; req.buffer_len()];
-        req.serialize(&mut out);
-        sendto(
-            self.dump.as_raw_fd(),
-            &out,
-            &NetlinkAddr::new(0, 0),
-            MsgFlags::empty(),
-        )
-        .map_err(|e| io_err("send link dump")(io::Error::from(e)))?;
-        let mut names = BTreeMap::new();
-        let mut buf = vec![0u8; READ_BUFFER];
-        loop {
-            let n = recv_async(&self.dump, &mut buf)
-                .await
-                .map_err(io_err("read link dump"))?;
-            if n > buf.len() {
-                // Truncated dump message: one link's name may be missing; grow and go on.
-                buf.resize(n.min(MAX_READ_BUFFER).max(buf.len()), 0);
-                continue;
-            }
-            for (_, bytes) in split_messages(buf.get(..n).unwrap_or_default()) {
-                let msg = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        warn!(error = %e, "undecodable link dump message");
-                        continue;
-                    }
-                };
-                if msg.header.sequence_number != self.dump_seq {
-                    continue;
-                }
-                match msg.payload {
-                    NetlinkPayload::Done(_) => {
-                        debug!(links = names.len(), "link names refreshed");
-                        self.names = names;
-                        return Ok(());
-                    }
-                    NetlinkPayload::Error(e) => {
-                        if let Some(code) = e.code {
-                            return Err(WatchError::Dump {
-                                errno: code.get().saturating_abs(),
-                            });
-                        }
-                    }
-                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
-                        if let Some(name) = link_name(&l) {
-                            names.insert(l.header.index, name);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
+        self.names = self.dump.link_names().await?;
+        Ok(())
     }
 
     fn link_ref(&self, index: u32) -> LinkRef {
-        LinkRef {
-            index,
-            name: self.names.get(&index).cloned(),
-        }
+        link_ref(&self.names, index)
     }
 
     /// Events of one datagram.
@@ -794,8 +1060,8 @@ impl Reader {
             RouteNetlinkMessage::DelAddress(a) => self.address_event(&a, false),
             RouteNetlinkMessage::NewRoute(r) => self.route_event(&r, true),
             RouteNetlinkMessage::DelRoute(r) => self.route_event(&r, false),
-            RouteNetlinkMessage::NewNeighbour(n) => self.neigh_event(&n, true),
-            RouteNetlinkMessage::DelNeighbour(n) => self.neigh_event(&n, false),
+            RouteNetlinkMessage::NewNeighbour(n) => neigh_event(&self.names, &n, true),
+            RouteNetlinkMessage::DelNeighbour(n) => neigh_event(&self.names, &n, false),
             _ => None,
         }
     }
@@ -941,62 +1207,70 @@ impl Reader {
             next_hops,
         }))
     }
+}
 
-    fn neigh_event(&self, n: &NeighbourMessage, added: bool) -> Option<DataplaneEvent> {
-        let mac = n.attributes.iter().find_map(|a| match a {
-            NeighbourAttribute::LinkLayerAddress(m) => MacAddr::from_slice(m),
-            _ => None,
-        });
-        let dst = neigh_dst(&n.attributes);
-        let protocol = n.attributes.iter().find_map(|a| match a {
-            NeighbourAttribute::Protocol(p) => Some(u8::from(*p)),
-            _ => None,
-        });
-        let flags = n.header.flags;
-        match n.header.family {
-            AddressFamily::Bridge => {
-                let bridge = n.attributes.iter().find_map(|a| match a {
-                    NeighbourAttribute::Controller(i) if *i != 0 => Some(self.link_ref(*i)),
-                    _ => None,
-                });
-                let mut ev = FdbEvent {
-                    added,
-                    dev: self.link_ref(n.header.ifindex),
-                    flags: FdbFlags {
-                        master: bridge.is_some() || flags.contains(NeighbourFlags::Controller),
-                        self_: flags.contains(NeighbourFlags::Own),
-                        extern_learn: flags.contains(NeighbourFlags::ExtLearned),
-                        sticky: flags.contains(NeighbourFlags::Sticky),
-                        offloaded: flags.contains(NeighbourFlags::Offloaded),
-                    },
-                    bridge,
-                    mac: mac?,
-                    vlan: None,
-                    dst,
-                    vni: None,
-                    state: n.header.state.into(),
-                };
-                for a in &n.attributes {
-                    match a {
-                        NeighbourAttribute::Vlan(v) if *v != 0 => ev.vlan = Some(*v),
-                        NeighbourAttribute::Vni(v) => ev.vni = Some(*v),
-                        _ => {}
-                    }
-                }
-                Some(DataplaneEvent::Fdb(ev))
-            }
-            AddressFamily::Inet | AddressFamily::Inet6 => Some(DataplaneEvent::Neigh(NeighEvent {
+/// The event of a neighbour message (a notification, or an answer of a [`snapshot`] dump, so
+/// that both classify an entry identically): [`DataplaneEvent::Fdb`] for `AF_BRIDGE`,
+/// [`DataplaneEvent::Neigh`] for IPv4/IPv6; `None` for other families or an entry without the
+/// MAC (FDB) or address (ARP/ND) that identifies it.
+fn neigh_event(
+    names: &BTreeMap<u32, String>,
+    n: &NeighbourMessage,
+    added: bool,
+) -> Option<DataplaneEvent> {
+    let mac = n.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::LinkLayerAddress(m) => MacAddr::from_slice(m),
+        _ => None,
+    });
+    let dst = neigh_dst(&n.attributes);
+    let protocol = n.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::Protocol(p) => Some(u8::from(*p)),
+        _ => None,
+    });
+    let flags = n.header.flags;
+    match n.header.family {
+        AddressFamily::Bridge => {
+            let bridge = n.attributes.iter().find_map(|a| match a {
+                NeighbourAttribute::Controller(i) if *i != 0 => Some(link_ref(names, *i)),
+                _ => None,
+            });
+            let mut ev = FdbEvent {
                 added,
-                link: self.link_ref(n.header.ifindex),
-                ip: dst?,
-                mac,
+                dev: link_ref(names, n.header.ifindex),
+                flags: FdbFlags {
+                    master: bridge.is_some() || flags.contains(NeighbourFlags::Controller),
+                    self_: flags.contains(NeighbourFlags::Own),
+                    extern_learn: flags.contains(NeighbourFlags::ExtLearned),
+                    sticky: flags.contains(NeighbourFlags::Sticky),
+                    offloaded: flags.contains(NeighbourFlags::Offloaded),
+                },
+                bridge,
+                mac: mac?,
+                vlan: None,
+                dst,
+                vni: None,
                 state: n.header.state.into(),
-                extern_learn: flags.contains(NeighbourFlags::ExtLearned),
-                router: flags.contains(NeighbourFlags::Router),
-                protocol,
-            })),
-            _ => None,
+            };
+            for a in &n.attributes {
+                match a {
+                    NeighbourAttribute::Vlan(v) if *v != 0 => ev.vlan = Some(*v),
+                    NeighbourAttribute::Vni(v) => ev.vni = Some(*v),
+                    _ => {}
+                }
+            }
+            Some(DataplaneEvent::Fdb(ev))
         }
+        AddressFamily::Inet | AddressFamily::Inet6 => Some(DataplaneEvent::Neigh(NeighEvent {
+            added,
+            link: link_ref(names, n.header.ifindex),
+            ip: dst?,
+            mac,
+            state: n.header.state.into(),
+            extern_learn: flags.contains(NeighbourFlags::ExtLearned),
+            router: flags.contains(NeighbourFlags::Router),
+            protocol,
+        })),
+        _ => None,
     }
 }
 

@@ -12,7 +12,9 @@ use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dataplane::watch::{DataplaneEvent, FdbEvent, NeighState, OverrunReason, WatchConfig, Watcher};
+use dataplane::watch::{
+    snapshot, DataplaneEvent, FdbEvent, NeighEvent, NeighState, OverrunReason, WatchConfig, Watcher,
+};
 use dataplane::{MacAddr, RouteKind, RTPROT_PEROUTERD};
 
 mod common;
@@ -675,5 +677,307 @@ fn a_slow_consumer_gets_an_overrun_and_the_watcher_keeps_working() {
             |ev| matches!(ev, DataplaneEvent::Link(l) if l.link.is("pe-port") && !l.up),
         )
         .await;
+    });
+}
+
+/// What decides how a consumer treats an FDB entry (everything but its ageing state).
+fn fdb_class(f: &FdbEvent) -> impl PartialEq + std::fmt::Debug {
+    (
+        (
+            f.added,
+            f.dev.clone(),
+            f.bridge.clone(),
+            f.mac,
+            f.vlan,
+            f.dst,
+            f.vni,
+        ),
+        f.flags,
+        (f.is_local_learning(), f.is_static(), f.is_local()),
+    )
+}
+
+/// What decides how a consumer treats a neighbour entry (everything but its NUD state).
+fn neigh_class(n: &NeighEvent) -> impl PartialEq + std::fmt::Debug {
+    (
+        (n.added, n.link.clone(), n.ip, n.mac),
+        (n.extern_learn, n.router, n.protocol, n.is_local_binding()),
+    )
+}
+
+#[test]
+fn a_snapshot_reads_the_fdb_and_neighbours_classified_as_the_watcher_does() {
+    let (a, b) = l2vni("snap");
+    let (a_name, b_name) = (a.0.clone(), b.0.clone());
+    // An L2VNI's VXLAN port on the bridge (down: it needs no underlay), with a flood entry.
+    a.ip(&[
+        "link",
+        "add",
+        "vni200",
+        "type",
+        "vxlan",
+        "id",
+        "200",
+        "local",
+        "100.65.0.1",
+        "dstport",
+        "4789",
+        "nolearning",
+    ]);
+    a.ip(&["link", "set", "vni200", "master", "br-pe-200"]);
+    a.ip(&[
+        "addr",
+        "add",
+        "2001:db8:200::1/64",
+        "dev",
+        "br-pe-200",
+        "nodad",
+    ]);
+    b.ip(&[
+        "addr",
+        "add",
+        "2001:db8:200::2/64",
+        "dev",
+        "host-200",
+        "nodad",
+    ]);
+    a.run(move || async move {
+        let mut w = Watcher::new().unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ipn(&b_name, &["link", "set", "host-200", "up"]);
+        exec(&b_name, "ping", &["-c", "2", "-W", "1", "192.168.200.1"]);
+        exec(
+            &b_name,
+            "ping",
+            &["-6", "-c", "2", "-W", "1", "2001:db8:200::1"],
+        );
+        let bridge = |args: &[&str]| exec(&a_name, "bridge", args);
+        bridge(&[
+            "fdb",
+            "add",
+            "02:00:00:00:00:aa",
+            "dev",
+            "pe-port",
+            "master",
+            "extern_learn",
+        ]);
+        bridge(&[
+            "fdb",
+            "add",
+            "02:00:00:00:00:bb",
+            "dev",
+            "pe-port",
+            "master",
+            "static",
+        ]);
+        bridge(&[
+            "fdb",
+            "add",
+            "02:00:00:00:00:cc",
+            "dev",
+            "vni200",
+            "master",
+            "extern_learn",
+        ]);
+        bridge(&[
+            "fdb",
+            "append",
+            "00:00:00:00:00:00",
+            "dev",
+            "vni200",
+            "dst",
+            "100.65.0.2",
+            "self",
+            "permanent",
+        ]);
+        let ext = MacAddr([2, 0, 0, 0, 0, 0xaa]);
+        let st = MacAddr([2, 0, 0, 0, 0, 0xbb]);
+        let remote = MacAddr([2, 0, 0, 0, 0, 0xcc]);
+        let v4 = ip("192.168.200.2");
+        let v6 = ip("2001:db8:200::2");
+
+        // What the watcher reports for each of them (the last event of each entry).
+        let mut watched_fdb: Vec<FdbEvent> = Vec::new();
+        let mut watched_neigh: Vec<NeighEvent> = Vec::new();
+        let mut record = |evs: Vec<DataplaneEvent>| {
+            for ev in evs {
+                match ev {
+                    DataplaneEvent::Fdb(f) => watched_fdb.push(f),
+                    DataplaneEvent::Neigh(n) => watched_neigh.push(n),
+                    DataplaneEvent::Overrun(r) => panic!("unexpected overrun {r:?}"),
+                    _ => {}
+                }
+            }
+        };
+        let (last, mut seen) = expect(&mut w, "the VXLAN flood entry", |ev| {
+            matches!(ev, DataplaneEvent::Fdb(f) if f.mac == MacAddr::ZERO && f.dev.is("vni200"))
+        })
+        .await;
+        seen.push(last);
+        seen.extend(drain(&mut w, Duration::from_millis(300)).await);
+        record(seen);
+        let last_fdb = |mac: MacAddr, dev: &str| {
+            watched_fdb
+                .iter()
+                .rev()
+                .find(|f| f.mac == mac && f.dev.is(dev) && f.added)
+                .cloned()
+                .unwrap_or_else(|| panic!("no watcher event for {mac} on {dev}: {watched_fdb:#?}"))
+        };
+        let last_neigh = |addr: IpAddr| {
+            watched_neigh
+                .iter()
+                .rev()
+                .find(|n| n.ip == addr && n.added && n.mac.is_some())
+                .cloned()
+                .unwrap_or_else(|| panic!("no watcher event for {addr}: {watched_neigh:#?}"))
+        };
+
+        let snap = snapshot(None).await.unwrap();
+        let snap_fdb = |mac: MacAddr, dev: &str| -> FdbEvent {
+            let found: Vec<&FdbEvent> = snap
+                .iter()
+                .filter_map(|e| match e {
+                    DataplaneEvent::Fdb(f) if f.mac == mac && f.dev.is(dev) => Some(f),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(found.len(), 1, "{mac} on {dev} in {snap:#?}");
+            found[0].clone()
+        };
+        let snap_neigh = |addr: IpAddr| -> NeighEvent {
+            snap.iter()
+                .find_map(|e| match e {
+                    DataplaneEvent::Neigh(n) if n.ip == addr => Some(n.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no neighbour {addr} in {snap:#?}"))
+        };
+        assert!(
+            snap.iter()
+                .all(|e| matches!(e, DataplaneEvent::Fdb(f) if f.added)
+                    || matches!(e, DataplaneEvent::Neigh(n) if n.added)),
+            "a snapshot holds present FDB and neighbour entries only: {snap:#?}"
+        );
+
+        // B's MAC, learned on the port: local learning (the type-2 MAC source).
+        let learned = snap_fdb(HOST_MAC, "pe-port");
+        assert!(learned.is_local_learning(), "{learned:?}");
+        assert!(learned.bridge.as_ref().is_some_and(|b| b.is("br-pe-200")));
+        assert!(learned.flags.master && !learned.flags.extern_learn);
+        assert_eq!(
+            fdb_class(&learned),
+            fdb_class(&last_fdb(HOST_MAC, "pe-port"))
+        );
+        // Ours, static, ours behind the VXLAN port, the flood list: never local learning.
+        let f = snap_fdb(ext, "pe-port");
+        assert!(f.flags.extern_learn && !f.is_local_learning(), "{f:?}");
+        assert_eq!(fdb_class(&f), fdb_class(&last_fdb(ext, "pe-port")));
+        let f = snap_fdb(st, "pe-port");
+        assert!(f.is_static() && !f.is_local_learning(), "{f:?}");
+        assert_eq!(fdb_class(&f), fdb_class(&last_fdb(st, "pe-port")));
+        let f = snap_fdb(remote, "vni200");
+        assert!(f.flags.extern_learn && f.flags.master && !f.is_local_learning());
+        assert_eq!(fdb_class(&f), fdb_class(&last_fdb(remote, "vni200")));
+        let flood: Vec<&FdbEvent> = snap
+            .iter()
+            .filter_map(|e| match e {
+                DataplaneEvent::Fdb(f) if f.mac == MacAddr::ZERO && f.dev.is("vni200") => Some(f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(flood.len(), 1, "{flood:#?}");
+        let f = flood[0];
+        assert!(f.flags.self_ && !f.flags.master && f.is_local(), "{f:?}");
+        assert_eq!(f.dst, Some(ip("100.65.0.2")));
+        assert_eq!(fdb_class(f), fdb_class(&last_fdb(MacAddr::ZERO, "vni200")));
+        // The port's own MAC: a local (permanent) master entry.
+        let own = snap
+            .iter()
+            .find_map(|e| match e {
+                DataplaneEvent::Fdb(f) if f.dev.is("pe-port") && f.flags.master && f.is_local() => {
+                    Some(f)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no entry for the port's own MAC: {snap:#?}"));
+        assert!(own.is_local() && !own.is_local_learning(), "{own:?}");
+
+        // B's IPv4 and IPv6 addresses, resolved by the bridge's SVI: local bindings.
+        for addr in [v4, v6] {
+            let n = snap_neigh(addr);
+            assert!(n.link.is("br-pe-200"), "{n:?}");
+            assert_eq!(n.mac, Some(HOST_MAC));
+            assert!(
+                n.is_local_binding() && !n.is_ours(RTPROT_PEROUTERD),
+                "{n:?}"
+            );
+            assert_eq!(neigh_class(&n), neigh_class(&last_neigh(addr)));
+        }
+
+        // Filtered on the bridge: its entries (by bridge or device), nothing else.
+        let only = BTreeSet::from(["br-pe-200".to_owned()]);
+        let filtered = snapshot(Some(&only)).await.unwrap();
+        // (The entry's ageing state may have changed in between; the rest is equal.)
+        let same_as_learned = |f: &FdbEvent| fdb_class(f) == fdb_class(&learned);
+        assert!(
+            filtered
+                .iter()
+                .any(|e| matches!(e, DataplaneEvent::Fdb(f) if same_as_learned(f))),
+            "{filtered:#?}"
+        );
+        assert!(filtered
+            .iter()
+            .any(|e| matches!(e, DataplaneEvent::Neigh(n) if n.ip == v4)));
+        for e in &filtered {
+            match e {
+                DataplaneEvent::Fdb(f) => assert!(
+                    f.dev.is("br-pe-200") || f.bridge.as_ref().is_some_and(|b| b.is("br-pe-200")),
+                    "{f:?}"
+                ),
+                DataplaneEvent::Neigh(n) => assert!(n.link.is("br-pe-200"), "{n:?}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(
+            !filtered
+                .iter()
+                .any(|e| matches!(e, DataplaneEvent::Fdb(f) if f.mac == MacAddr::ZERO)),
+            "the VXLAN device's own entries are not the bridge's"
+        );
+
+        // B leaves (its port loses carrier, the bridge flushes what it learned there) and its
+        // bindings are deleted: a new snapshot no longer has them, the rest stays.
+        ipn(&b_name, &["link", "set", "host-200", "down"]);
+        ipn(
+            &a_name,
+            &["neigh", "del", "192.168.200.2", "dev", "br-pe-200"],
+        );
+        ipn(
+            &a_name,
+            &["-6", "neigh", "del", "2001:db8:200::2", "dev", "br-pe-200"],
+        );
+        let deadline = Instant::now() + WAIT;
+        let after = loop {
+            let s = snapshot(None).await.unwrap();
+            let gone = !s.iter().any(|e| match e {
+                DataplaneEvent::Fdb(f) => f.mac == HOST_MAC && f.is_local_learning(),
+                DataplaneEvent::Neigh(n) => (n.ip == v4 || n.ip == v6) && n.is_local_binding(),
+                _ => false,
+            });
+            if gone {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "B's entries stay: {s:#?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        for m in [ext, st] {
+            assert!(
+                after
+                    .iter()
+                    .any(|e| matches!(e, DataplaneEvent::Fdb(f) if f.mac == m)),
+                "{m} lost: {after:#?}"
+            );
+        }
     });
 }

@@ -6,7 +6,8 @@
 //! - local events: [`MacTable::local_mac_learned`], [`MacTable::local_mac_gone`],
 //!   [`MacTable::local_ip_learned`], [`MacTable::local_ip_gone`], or directly a
 //!   [`dataplane::watch::DataplaneEvent`] through [`MacTable::handle_event`] (mapping:
-//!   [`local_event`]);
+//!   [`local_event`]); and the full local state, at start and after the watcher reported an
+//!   overrun, through [`MacTable::resync`] (a [`dataplane::watch::snapshot`]);
 //! - remote routes: [`MacTable::remote_route`] (the best path of each route key, as received)
 //!   and [`MacTable::remote_withdraw`];
 //! - configuration changes: [`MacTable::reconfigure`].
@@ -124,8 +125,23 @@
 //! flooded (type-3 ingress replication) until the reply re-learns them. Implementing (1) is a
 //! `dataplane` change (a neighbour flag and the sysctl), not part of this module.
 //!
-//! After a restart the daemon must dump the bridges' FDB and neighbour tables and feed them as
-//! learned events, or MAC+IP routes are lost (OpenPERouter #229 with FRR).
+//! After a restart the daemon must dump the bridges' FDB and neighbour tables, or MAC+IP routes
+//! are lost (OpenPERouter #229 with FRR): [`MacTable::resync`] with a
+//! [`dataplane::watch::snapshot`] taken once the watcher runs (and again after every
+//! [`dataplane::watch::DataplaneEvent::Overrun`]).
+//!
+//! # Resynchronisation ([`MacTable::resync`])
+//!
+//! Mark and sweep against a snapshot of the kernel's tables, mapped with [`local_event`] like
+//! watcher events: every local MAC and MAC+IP binding of the snapshot is learned (an
+//! advertisement only if it is new or changed), every local one the table knows and the
+//! snapshot lacks is forgotten (a withdrawal), remote routes are kept. Mobility stays as the
+//! events would leave it, with one difference: a MAC that moved to a remote VTEP
+//! ([`Change::FlushLocal`]) while its bridge entry is still in the snapshot stays moved. The
+//! entry may predate the move (the bridge keeps it until flushed or aged out), and reclaiming
+//! the MAC for it would bump the sequence and take a host that is no longer here back from its
+//! new VTEP; a host that really comes back is re-learned by the bridge and reported by the
+//! watcher. Resyncing twice with the same snapshot changes nothing the second time.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -338,6 +354,23 @@ fn advertisable_ip(ip: IpAddr) -> bool {
     }
 }
 
+/// What a [`MacTable::resync`] found and did (for logs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResyncReport {
+    /// Local MACs in the snapshot (configured L2VNIs only).
+    pub macs: usize,
+    /// Local MAC+IP bindings in the snapshot.
+    pub ips: usize,
+    /// MACs of the snapshot the table did not know locally (learned now).
+    pub macs_learned: usize,
+    /// Bindings of the snapshot the table did not have (or had with another MAC).
+    pub ips_learned: usize,
+    /// Local MACs the snapshot lacks (forgotten: their routes are withdrawn).
+    pub macs_forgotten: usize,
+    /// Bindings the snapshot lacks (forgotten).
+    pub ips_forgotten: usize,
+}
+
 /// A locally learned MAC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct LocalMac {
@@ -486,6 +519,97 @@ impl MacTable {
             Some(e) => self.apply(cfg, e).is_ok(),
             None => false,
         }
+    }
+
+    /// Reconciles the local entries with a snapshot of the kernel's bridge FDB and neighbour
+    /// tables (the `added` FDB and neighbour events of [`dataplane::watch::snapshot`]; other
+    /// events are ignored): mark and sweep, see the module docs. The snapshot must cover the
+    /// bridges of every configured L2VNI: a local entry of an L2VNI it does not mention is
+    /// forgotten. Entries of L2VNIs that `cfg` does not configure are ignored, remote routes
+    /// are not touched. The changes are queued for [`MacTable::take_changes`], withdrawals
+    /// first. Idempotent.
+    pub fn resync(&mut self, cfg: &EvpnConfig, snapshot: &[DataplaneEvent]) -> ResyncReport {
+        let mut report = ResyncReport::default();
+        // Mark: the local MACs (sticky if any of their entries is) and bindings present.
+        let mut macs: BTreeMap<(u32, MacAddr), bool> = BTreeMap::new();
+        let mut ips: BTreeMap<(u32, IpAddr), MacAddr> = BTreeMap::new();
+        for event in snapshot {
+            let added = match event {
+                DataplaneEvent::Fdb(e) => e.added,
+                DataplaneEvent::Neigh(e) => e.added,
+                _ => false,
+            };
+            if !added {
+                continue;
+            }
+            match local_event(cfg, event) {
+                Some(LocalEvent::MacLearned { vni, mac, sticky }) => {
+                    *macs.entry((vni, mac)).or_default() |= sticky;
+                }
+                Some(LocalEvent::IpLearned { vni, ip, mac }) => {
+                    ips.insert((vni, ip), mac);
+                }
+                // Learned behind the VXLAN port, incomplete or failed: not a local entry, so
+                // absent (swept below if the table has it).
+                Some(LocalEvent::MacGone { .. } | LocalEvent::IpGone { .. }) | None => {}
+            }
+        }
+        report.macs = macs.len();
+        report.ips = ips.len();
+        let configured = |vni: &u32| cfg.l2vnis.iter().any(|l| l.vni == *vni);
+
+        // Sweep: bindings, then MACs, the table has and the snapshot lacks.
+        let stale_ips: Vec<(u32, IpAddr)> = self
+            .vnis
+            .iter()
+            .filter(|(vni, _)| configured(vni))
+            .flat_map(|(vni, v)| {
+                v.ips
+                    .keys()
+                    .filter(|ip| !ips.contains_key(&(*vni, **ip)))
+                    .map(|ip| (*vni, *ip))
+            })
+            .collect();
+        report.ips_forgotten = stale_ips.len();
+        for (vni, ip) in stale_ips {
+            // Cannot fail: the VNI is configured.
+            let _ = self.local_ip_gone(cfg, vni, ip);
+        }
+        let stale_macs: Vec<(u32, MacAddr)> = self
+            .vnis
+            .iter()
+            .filter(|(vni, _)| configured(vni))
+            .flat_map(|(vni, v)| {
+                v.macs
+                    .iter()
+                    .filter(|(mac, ms)| ms.local.is_some() && !macs.contains_key(&(*vni, **mac)))
+                    .map(|(mac, _)| (*vni, *mac))
+            })
+            .collect();
+        report.macs_forgotten = stale_macs.len();
+        for (vni, mac) in stale_macs {
+            let _ = self.local_mac_gone(cfg, vni, mac);
+        }
+
+        // Learn what is present and new or changed.
+        for ((vni, mac), sticky) in macs {
+            match self.mac_state(vni, mac).and_then(|ms| ms.local) {
+                // Known as it is: nothing to do.
+                Some(l) if l.active && l.sticky == sticky => continue,
+                // Moved away and not made static since: stays moved (see the module docs).
+                Some(l) if !l.active && (l.sticky || !sticky) => continue,
+                Some(_) => {}
+                None => report.macs_learned += 1,
+            }
+            let _ = self.local_mac_learned(cfg, vni, mac, sticky);
+        }
+        for ((vni, ip), mac) in ips {
+            if self.vnis.get(&vni).and_then(|v| v.ips.get(&ip)) != Some(&mac) {
+                report.ips_learned += 1;
+                let _ = self.local_ip_learned(cfg, vni, ip, mac);
+            }
+        }
+        report
     }
 
     /// The bridge of `vni` learned `mac` on a local port (`sticky`: a static MAC). A MAC that
@@ -1804,6 +1928,333 @@ mod tests {
         assert!(!t.handle_event(&c, &cases[5].0));
         assert!(t.handle_event(&c, &cases[2].0));
         assert_eq!(t.originated().count(), 0);
+    }
+
+    /// A MAC the bridge of L2VNI 110 learned on its port (as a snapshot reports it).
+    fn learned_on_port(mac: MacAddr, state: NeighState) -> DataplaneEvent {
+        DataplaneEvent::Fdb(FdbEvent {
+            added: true,
+            dev: link("pe-e-110"),
+            bridge: Some(link("br-pe-110")),
+            mac,
+            vlan: None,
+            dst: None,
+            vni: None,
+            state,
+            flags: FdbFlags {
+                master: true,
+                ..FdbFlags::default()
+            },
+        })
+    }
+
+    /// A neighbour of the bridge of L2VNI 110 (`mac: None`: incomplete).
+    fn bound(addr: &str, mac: Option<MacAddr>) -> DataplaneEvent {
+        DataplaneEvent::Neigh(NeighEvent {
+            added: true,
+            link: link("br-pe-110"),
+            ip: ip(addr),
+            mac,
+            state: if mac.is_some() {
+                NeighState::Reachable
+            } else {
+                NeighState::Incomplete
+            },
+            extern_learn: false,
+            router: false,
+            protocol: None,
+        })
+    }
+
+    /// (MAC, IP) of routes.
+    type Keys = BTreeSet<(Mac, Option<IpAddr>)>;
+
+    /// The (MAC, IP) of the advertisements and of the withdrawals.
+    fn summary(changes: &[Change]) -> (Keys, Keys) {
+        let (mut ads, mut wds) = (BTreeSet::new(), BTreeSet::new());
+        for c in changes {
+            match c {
+                Change::Advertise(o) => {
+                    ads.insert((mac_ip(&o.route).mac, mac_ip(&o.route).ip));
+                }
+                Change::Withdraw(r) => {
+                    wds.insert((mac_ip(r).mac, mac_ip(r).ip));
+                }
+                Change::FlushLocal { .. } => {}
+            }
+        }
+        (ads, wds)
+    }
+
+    #[test]
+    fn resync_of_an_empty_table_advertises_the_snapshot() {
+        let c = cfg();
+        let mut t = MacTable::new();
+        let ours = MacAddr([2, 0, 0, 0, 0x11, 0xaa]);
+        let mut snapshot = vec![
+            learned_on_port(M, NeighState::Stale),
+            learned_on_port(N, NeighState::Noarp),
+            bound("10.1.1.5", Some(M)),
+            bound("2001:db8::6", Some(N)),
+            // Not local entries: ours, the port's own MAC, behind the VXLAN port, incomplete,
+            // another bridge, a removal.
+            bound("10.1.1.9", None),
+            neigh_ev("br-pe-999", "10.9.9.9", NeighState::Reachable, false, true),
+            neigh_ev("br-pe-110", "10.1.1.8", NeighState::Reachable, false, false),
+        ];
+        let mut extra = |dev: &str, mac: MacAddr, state: NeighState, extern_learn: bool| {
+            let DataplaneEvent::Fdb(mut e) = learned_on_port(mac, state) else {
+                unreachable!()
+            };
+            e.dev = link(dev);
+            e.flags.extern_learn = extern_learn;
+            snapshot.push(DataplaneEvent::Fdb(e));
+        };
+        extra("pe-e-110", ours, NeighState::Reachable, true);
+        extra(
+            "pe-e-110",
+            MacAddr([2, 0, 0, 0, 0x11, 0xbb]),
+            NeighState::Permanent,
+            false,
+        );
+        extra(
+            "vni110",
+            MacAddr([2, 0, 0, 0, 0x11, 0xcc]),
+            NeighState::Reachable,
+            false,
+        );
+
+        let report = t.resync(&c, &snapshot);
+        assert_eq!(
+            report,
+            ResyncReport {
+                macs: 2,
+                ips: 2,
+                macs_learned: 2,
+                ips_learned: 2,
+                macs_forgotten: 0,
+                ips_forgotten: 0,
+            }
+        );
+        let ch = t.take_changes();
+        let (ads, wds) = summary(&ch);
+        assert!(wds.is_empty(), "{ch:?}");
+        assert_eq!(
+            ads,
+            BTreeSet::from([
+                (Mac(M.0), None),
+                (Mac(M.0), Some(ip("10.1.1.5"))),
+                (Mac(N.0), None),
+                (Mac(N.0), Some(ip("2001:db8::6"))),
+            ])
+        );
+        assert_eq!(ch.len(), 4);
+        // The static entry is advertised sticky; the table ends as the events would leave it.
+        let n_route = advertised(&ch)
+            .into_iter()
+            .find(|o| mac_ip(&o.route).mac == Mac(N.0) && mac_ip(&o.route).ip.is_none())
+            .unwrap();
+        assert_eq!(mobility(n_route), Some((true, 0)));
+        let mut by_events = MacTable::new();
+        for e in &snapshot {
+            by_events.handle_event(&c, e);
+        }
+        assert_eq!(
+            by_events.originated().collect::<Vec<_>>(),
+            t.originated().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn resync_after_an_overrun_withdraws_what_left_and_advertises_what_arrived() {
+        let c = cfg();
+        let mut t = MacTable::new();
+        // Before the overrun: M with a binding.
+        assert!(t.handle_event(&c, &learned_on_port(M, NeighState::Reachable)));
+        assert!(t.handle_event(&c, &bound("10.1.1.5", Some(M))));
+        t.take_changes();
+        // During it M aged out (with its binding) and N arrived.
+        let snapshot = [
+            learned_on_port(N, NeighState::Reachable),
+            bound("10.1.1.7", Some(N)),
+        ];
+        let report = t.resync(&c, &snapshot);
+        assert_eq!(
+            (report.macs_forgotten, report.ips_forgotten),
+            (1, 1),
+            "{report:?}"
+        );
+        assert_eq!(
+            (report.macs_learned, report.ips_learned),
+            (1, 1),
+            "{report:?}"
+        );
+        let ch = t.take_changes();
+        let (ads, wds) = summary(&ch);
+        assert_eq!(
+            wds,
+            BTreeSet::from([(Mac(M.0), None), (Mac(M.0), Some(ip("10.1.1.5")))])
+        );
+        assert_eq!(
+            ads,
+            BTreeSet::from([(Mac(N.0), None), (Mac(N.0), Some(ip("10.1.1.7")))])
+        );
+        // Withdrawals first.
+        assert!(
+            matches!(ch[..2], [Change::Withdraw(_), Change::Withdraw(_)]),
+            "{ch:?}"
+        );
+        assert_eq!(ch.len(), 4);
+        assert!(!t.is_local_active(110, M));
+        assert_eq!(t.local_sequence(110, M), None);
+        assert!(t.is_local_active(110, N));
+    }
+
+    #[test]
+    fn resync_is_idempotent() {
+        let c = cfg();
+        let mut t = MacTable::new();
+        let snapshot = [
+            learned_on_port(M, NeighState::Reachable),
+            learned_on_port(N, NeighState::Noarp),
+            bound("10.1.1.5", Some(M)),
+            bound("10.1.1.6", Some(N)),
+            bound("10.1.1.9", None),
+        ];
+        t.resync(&c, &snapshot);
+        assert_eq!(t.take_changes().len(), 4);
+        let originated: Vec<Originated> = t.originated().cloned().collect();
+        for _ in 0..2 {
+            let report = t.resync(&c, &snapshot);
+            assert!(t.take_changes().is_empty());
+            assert_eq!(
+                report,
+                ResyncReport {
+                    macs: 2,
+                    ips: 2,
+                    ..ResyncReport::default()
+                }
+            );
+        }
+        // Watcher events repeating the snapshot change nothing either (and the reverse).
+        for e in &snapshot {
+            t.handle_event(&c, e);
+        }
+        assert!(t.take_changes().is_empty());
+        t.resync(&c, &snapshot);
+        assert!(t.take_changes().is_empty());
+        assert_eq!(t.originated().cloned().collect::<Vec<_>>(), originated);
+        // An empty snapshot withdraws everything, once.
+        t.resync(&c, &[]);
+        assert_eq!(summary(&t.take_changes()).1.len(), 4);
+        t.resync(&c, &[]);
+        assert!(t.take_changes().is_empty());
+        assert_eq!(t.originated().count(), 0);
+    }
+
+    #[test]
+    fn resync_withdraws_a_removed_or_rebound_binding() {
+        let c = cfg();
+        let mut t = MacTable::new();
+        t.local_mac_learned(&c, 110, M, false).unwrap();
+        t.local_ip_learned(&c, 110, ip("10.1.1.5"), M).unwrap();
+        t.local_ip_learned(&c, 110, ip("10.1.1.6"), M).unwrap();
+        t.local_ip_learned(&c, 110, ip("2001:db8::5"), M).unwrap();
+        t.take_changes();
+        // M stays with 10.1.1.5; 10.1.1.6 is N's now; 2001:db8::5 went incomplete.
+        let snapshot = [
+            learned_on_port(M, NeighState::Stale),
+            learned_on_port(N, NeighState::Reachable),
+            bound("10.1.1.5", Some(M)),
+            bound("10.1.1.6", Some(N)),
+            bound("2001:db8::5", None),
+        ];
+        let report = t.resync(&c, &snapshot);
+        assert_eq!(
+            (
+                report.ips_forgotten,
+                report.ips_learned,
+                report.macs_learned
+            ),
+            (1, 1, 1),
+            "{report:?}"
+        );
+        let (ads, wds) = summary(&t.take_changes());
+        assert_eq!(
+            wds,
+            BTreeSet::from([
+                (Mac(M.0), Some(ip("10.1.1.6"))),
+                (Mac(M.0), Some(ip("2001:db8::5"))),
+            ])
+        );
+        assert_eq!(
+            ads,
+            BTreeSet::from([(Mac(N.0), None), (Mac(N.0), Some(ip("10.1.1.6")))])
+        );
+        assert!(t.is_local_active(110, M));
+        assert_eq!(t.originated().count(), 4);
+    }
+
+    #[test]
+    fn resync_keeps_remote_routes_and_mobility() {
+        let c = cfg();
+        let mut t = MacTable::new();
+        // A remote VTEP advertises M (seq 3) and N; the bridge here learned M meanwhile.
+        Remote::mac_only(110, M)
+            .seq(3, false)
+            .send(&mut t, &c, vtep_a())
+            .unwrap();
+        Remote::mac_only(110, N).send(&mut t, &c, vtep_a()).unwrap();
+        let with_m = [learned_on_port(M, NeighState::Reachable)];
+        t.resync(&c, &with_m);
+        // As a watcher event would: the highest sequence seen plus one.
+        let ch = t.take_changes();
+        assert_eq!(ch.len(), 1);
+        assert_eq!(mobility(advertised(&ch)[0]), Some((false, 4)));
+        let remote_n = Fdb::unicast("vni110", N, vtep_a());
+        let fdb = |t: &MacTable| t.dataplane(&c).fdb.into_values().collect::<Vec<_>>();
+        assert_eq!(fdb(&t), vec![remote_n.clone()]);
+
+        // The host moves to the remote VTEP (seq 5): ours is withdrawn, its entry flushed.
+        let mut moved = Remote::mac_only(110, M).seq(5, false);
+        moved.rd_n = 7;
+        moved.send(&mut t, &c, vtep_a()).unwrap();
+        assert_eq!(t.take_changes()[0], Change::FlushLocal { vni: 110, mac: M });
+        assert!(!t.is_local_active(110, M));
+        // The bridge still has its old entry: a resync does not take the MAC back.
+        t.resync(&c, &with_m);
+        assert!(t.take_changes().is_empty());
+        assert!(!t.is_local_active(110, M));
+        let remote_m = Fdb::unicast("vni110", M, vtep_a());
+        assert_eq!(fdb(&t), [remote_m.clone(), remote_n.clone()]);
+        // The entry is gone: the local state is forgotten, the remote one stays installed.
+        t.resync(&c, &[]);
+        assert!(t.take_changes().is_empty());
+        assert_eq!(t.local_sequence(110, M), None);
+        assert_eq!(fdb(&t), [remote_m.clone(), remote_n.clone()]);
+        // The host comes back after that: the highest sequence seen plus one.
+        t.resync(&c, &with_m);
+        let ch = t.take_changes();
+        assert_eq!(mobility(advertised(&ch)[0]), Some((false, 6)));
+        assert_eq!(fdb(&t), vec![remote_n.clone()]);
+        // A remote sticky claim wins over the re-learned MAC and stays won across resyncs.
+        Remote::mac_only(110, M)
+            .seq(0, true)
+            .send(&mut t, &c, vtep_b())
+            .unwrap();
+        assert_eq!(t.take_changes()[0], Change::FlushLocal { vni: 110, mac: M });
+        t.resync(&c, &with_m);
+        assert!(t.take_changes().is_empty());
+        // ... unless the MAC is made static here (static MACs never move).
+        t.resync(&c, &[learned_on_port(M, NeighState::Noarp)]);
+        let ch = t.take_changes();
+        assert_eq!(advertised(&ch).len(), 1, "{ch:?}");
+        assert!(t.is_local_active(110, M));
+        assert_eq!(mobility(advertised(&ch)[0]), Some((true, 7)));
+        t.resync(&c, &[learned_on_port(M, NeighState::Noarp)]);
+        assert!(t.take_changes().is_empty());
+        // The remote routes were never touched by the resyncs.
+        assert_eq!(t.remote.len(), 4);
     }
 
     #[test]

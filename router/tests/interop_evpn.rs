@@ -758,3 +758,106 @@ fn a_vrf_host_session_exchanges_routes_with_the_evpn_fabric() {
     });
     assert!(evpn("2001:db8:50::/64").is_some(), "the IPv6 route stays");
 }
+
+/// MACs the bridge learned while perouterd was not running are advertised when it starts:
+/// the daemon reads the FDB and neighbour tables at start (and after a watcher overrun)
+/// instead of waiting for the kernel to report them again, which for an idle host would be
+/// never (the entry just sits there until it ages out).
+#[test]
+fn macs_learned_while_perouterd_was_down_are_advertised_at_start() {
+    let topo = lab::topo();
+    let gobgp = lab::Gobgp::start(
+        &topo.tor,
+        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
+         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.3\"\n    peer-as = 64514\n\
+         [neighbors.transport.config]\n    local-address = \"192.168.11.2\"\n\
+         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n",
+    );
+    let host_path = format!("/run/netns/{}", topo.host.name);
+    let mut r = Perouterd::start_with_args(
+        &topo.router,
+        "routerID: 10.0.0.1\nasn: 64514\nnodeIndex: 0\n\
+         tunnelEndpoint: { cidrs: [100.65.0.0/24] }\n\
+         neighbors:\n  - address: 192.168.11.2\n    asn: 64512\n\
+         \x20   addressFamilies: [{ type: evpn }]\n\
+         l2vnis:\n  - { vni: 120, hostMaster: { type: LinuxBridge, linuxBridge: { lifecycle: Managed } } }\n",
+        &["--host-netns", &host_path],
+    );
+    r.wait_established("192.168.11.2", 30);
+    wait_for(20, "br-hs-120 on the host", || {
+        lab::sh(&["ip", "-n", &topo.host.name, "-j", "link", "show"])
+            .contains("\"br-hs-120\"")
+            .then_some(())
+    });
+    // perouterd stops; then the host talks, and br-pe-120 learns its MAC.
+    r.stop();
+    let host_mac: Vec<Value> = serde_json::from_str(&lab::sh(&[
+        "ip",
+        "-n",
+        &topo.host.name,
+        "-j",
+        "link",
+        "show",
+        "dev",
+        "br-hs-120",
+    ]))
+    .unwrap();
+    let host_mac = host_mac[0]["address"].as_str().unwrap().to_owned();
+    lab::sh(&[
+        "ip",
+        "-n",
+        &topo.host.name,
+        "addr",
+        "add",
+        "10.120.0.2/24",
+        "dev",
+        "br-hs-120",
+    ]);
+    let _ = topo
+        .host
+        .command("ping")
+        .args(["-c", "1", "-W", "1", "10.120.0.77"])
+        .output();
+    let fdb = lab::sh(&[
+        "bridge",
+        "-n",
+        &topo.router.name,
+        "fdb",
+        "show",
+        "br",
+        "br-pe-120",
+    ]);
+    assert!(
+        fdb.contains(&host_mac),
+        "the bridge learned {host_mac}: {fdb}"
+    );
+    assert!(
+        !gobgp
+            .cli(&["global", "rib", "-a", "evpn"])
+            .contains(&host_mac),
+        "nobody advertised it yet"
+    );
+
+    // No traffic from now on; the start alone must advertise it.
+    r.start_again();
+    let rib = wait_for(
+        30,
+        "GoBGP to receive the type-2 of the MAC learned meanwhile",
+        || {
+            let out = gobgp.cli(&["global", "rib", "-a", "evpn"]);
+            out.contains(&host_mac).then_some(out)
+        },
+    );
+    let line = rib
+        .lines()
+        .find(|l| l.contains(&host_mac))
+        .unwrap_or_default();
+    assert!(line.contains("10.0.0.1:120"), "our RD: {line}");
+    assert!(
+        r.log()
+            .contains("local MACs resynchronised with the kernel"),
+        "{}",
+        r.log()
+    );
+}

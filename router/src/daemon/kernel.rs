@@ -174,6 +174,8 @@ pub fn spawn_watcher(tx: tokio::sync::mpsc::Sender<super::Input>) {
                 return;
             }
         };
+        // Subscribed first, then read: nothing learned in between is missed.
+        snapshot(&tx, "start").await;
         loop {
             let event = match watcher.recv().await {
                 Ok(e) => e,
@@ -190,9 +192,28 @@ pub fn spawn_watcher(tx: tokio::sync::mpsc::Sender<super::Input>) {
             ) {
                 continue;
             }
+            let overrun = matches!(event, dataplane::watch::DataplaneEvent::Overrun(_));
             if tx.send(super::Input::Kernel(event)).await.is_err() {
                 return;
             }
+            if overrun {
+                // Notifications were lost: read the tables again.
+                snapshot(&tx, "overrun").await;
+            }
         }
     });
+}
+
+/// Reads the bridge FDB and neighbour tables and hands them to the actor (the MAC tables
+/// resynchronise with them). A failure is logged; the next overrun tries again.
+async fn snapshot(tx: &tokio::sync::mpsc::Sender<super::Input>, why: &'static str) {
+    match dataplane::watch::snapshot(None).await {
+        Ok(events) => {
+            tracing::debug!(entries = events.len(), reason = why, "kernel tables read");
+            let _ = tx.send(super::Input::KernelSnapshot(events)).await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, reason = why, "kernel tables not read; local MACs resynchronise at the next overrun")
+        }
+    }
 }

@@ -94,6 +94,8 @@ pub enum Input {
     },
     /// A bridge FDB or neighbour change in the router namespace (kernel watcher).
     Kernel(dataplane::watch::DataplaneEvent),
+    /// The bridge FDB and neighbour tables as read at start and after an overrun.
+    KernelSnapshot(Vec<dataplane::watch::DataplaneEvent>),
 }
 
 /// API requests the actor answers.
@@ -425,6 +427,8 @@ struct Actor {
     evpn_originated: BTreeMap<rib::Dest, (bgp::wire::PathAttributes, bgp::wire::NextHop)>,
     /// The VRF instances of the L3VNIs, by VRF name.
     vrfs: BTreeMap<String, vrf::VrfInstance>,
+    /// A kernel snapshot waiting for the EVPN view (`resync_macs`).
+    kernel_snapshot: Option<Vec<dataplane::watch::DataplaneEvent>>,
 }
 
 fn rib_config(c: &Config) -> RibConfig {
@@ -622,6 +626,7 @@ impl Actor {
             evpn: None,
             evpn_originated: BTreeMap::new(),
             vrfs: BTreeMap::new(),
+            kernel_snapshot: None,
         }
     }
 
@@ -676,6 +681,7 @@ impl Actor {
                 .originate(rib::Nlri::L2vpnEvpn(e.route), e.attrs, e.next_hop);
             self.evpn_originated.insert(dest, now);
         }
+        self.resync_macs();
     }
 
     fn arm(&mut self, after: Duration, t: Timer) {
@@ -814,7 +820,10 @@ impl Actor {
     /// routes to originate or withdraw.
     fn kernel_event(&mut self, event: &dataplane::watch::DataplaneEvent) {
         if let dataplane::watch::DataplaneEvent::Overrun(reason) = event {
-            tracing::warn!(?reason, "kernel watcher lost notifications; local MACs learned meanwhile are advertised when the kernel reports them again");
+            tracing::warn!(
+                ?reason,
+                "kernel watcher lost notifications; the tables are read again"
+            );
             return;
         }
         let Some(cfg) = &self.evpn else {
@@ -823,6 +832,28 @@ impl Actor {
         if self.macs.handle_event(cfg, event) {
             self.apply_mac_changes();
         }
+    }
+
+    /// Resynchronises the MAC tables with the last kernel snapshot (local MACs that appeared
+    /// or left while nobody listened), once the EVPN view exists.
+    fn resync_macs(&mut self) {
+        let Some(cfg) = &self.evpn else {
+            return;
+        };
+        let Some(events) = self.kernel_snapshot.take() else {
+            return;
+        };
+        let report = self.macs.resync(cfg, &events);
+        tracing::info!(
+            macs = report.macs,
+            ips = report.ips,
+            macs_learned = report.macs_learned,
+            ips_learned = report.ips_learned,
+            macs_forgotten = report.macs_forgotten,
+            ips_forgotten = report.ips_forgotten,
+            "local MACs resynchronised with the kernel"
+        );
+        self.apply_mac_changes();
     }
 
     /// Originates and withdraws the type-2 routes the MAC table asks for.
@@ -1018,6 +1049,10 @@ impl Actor {
             } => self.session_event(peer, generation, event),
             Input::Incoming { stream, remote } => self.incoming(stream, remote),
             Input::Kernel(event) => self.kernel_event(&event),
+            Input::KernelSnapshot(events) => {
+                self.kernel_snapshot = Some(events);
+                self.resync_macs();
+            }
             Input::Api(req, reply) => {
                 let answer = self.request(req);
                 let _ = reply.send(answer);
