@@ -492,7 +492,7 @@ impl Driver {
                             .then(|| received.verdict.notification.clone())
                             .flatten();
                         if !received.verdict.is_clean() {
-                            tracing::warn!(peer = %self.config.remote, verdict = ?received.verdict.action, update = ?bytes, "malformed UPDATE (RFC 7606)");
+                            tracing::warn!(peer = %self.config.remote, verdict = ?received.verdict.action, withdrawn_routes = ?received.verdict.withdrawn_routes, update = ?bytes, "malformed UPDATE (RFC 7606)");
                         }
                         let deliver = reset.is_none() && self.fsm.state() == State::Established;
                         self.handle(Event::UpdateReceived { reset }).await;

@@ -123,7 +123,8 @@ fn evpn_type5_state_carries_ping_between_two_nodes_in_vm() {
 fn evpn_fabric_frr_tor_two_perouterd_nodes_ping_in_vm() {
     vm::require_installed();
     let root = vm::repo_root();
-    let exe = build(&root, &["-p", "router", "--bin", "perouterd"], "perouterd");
+    // Both binaries: the script drives perouterctl next to perouterd.
+    let exe = build(&root, &["-p", "router", "--bins"], "perouterd");
 
     let stdout = vm::run("vm/tests/evpn-fabric.sh", &[exe.as_path()]);
     assert!(
@@ -132,6 +133,13 @@ fn evpn_fabric_frr_tor_two_perouterd_nodes_ping_in_vm() {
     );
     for step in [
         "ok: FRR has both nodes' type-5 routes",
+        "ok: host sessions established",
+        "ok: the hosts' service routes are type-5 routes at the ToR",
+        "ok: 10.202.0.1: node-b VRF red via host-b (host session)",
+        "ok: host-a (FRR/zebra) installed",
+        "ok: host-a 10.201.0.1 -> host-b 10.202.0.1",
+        "ok: L3Passthrough: host-a 192.170.0.2 -> 192.168.13.3",
+        "ok: GoBGP's default type-5 (no router MAC, label 0), received directly by node-a, is treated as withdrawn",
         "ok: host-a -> host-b over IPv4",
         "ok: host-a -> host-b over IPv6",
         "ok: type-3 routes built each node's flood list for VNI 110",

@@ -54,6 +54,13 @@ pub use report::{ApplyReport, Counts};
 /// 250 is outside the kernel's, iproute2's and FRR's assigned ids.
 pub const RTPROT_PEROUTERD: u8 = 250;
 
+/// Metric of the routes BGP installs (IPv4 and IPv6): 20, what zebra writes for BGP routes
+/// (its administrative distance), so a connected route for the same prefix (metric 0 for
+/// IPv4, 256 for IPv6) stays in place and wins, as it does with FRR. Without it an IPv4
+/// route learned for a connected subnet (a ToR redistributing its connected networks, an
+/// anycast gateway subnet imported from another node) collides with the kernel's route.
+pub const ROUTE_METRIC: u32 = 20;
+
 /// Default `IFLA_GROUP` of the links we create (`ip link show group 4243`).
 pub const OWNED_LINK_GROUP: u32 = 4243;
 

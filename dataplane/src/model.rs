@@ -386,6 +386,32 @@ impl Route {
         }
     }
 
+    /// Whether the kernel's route `have` (same key) is what this desired route asks for: equal,
+    /// or equal once the devices the kernel chose are forgotten for the next hops this route
+    /// leaves the device open on (`via` only: the kernel resolves and reports the device).
+    pub fn satisfied_by(&self, have: &Route) -> bool {
+        if self == have {
+            return true;
+        }
+        if self.next_hops.len() != have.next_hops.len()
+            || self.next_hops.iter().all(|n| n.dev.is_some())
+        {
+            return false;
+        }
+        let mut h = have.clone();
+        for nh in &mut h.next_hops {
+            let open = self
+                .next_hops
+                .iter()
+                .any(|w| w.dev.is_none() && w.via == nh.via && w.onlink == nh.onlink);
+            if open {
+                nh.dev = None;
+            }
+        }
+        h.next_hops.sort();
+        h == *self
+    }
+
     /// Sets the metric; the family's default metric is stored as `None`, as it reads back.
     pub fn with_metric(mut self, metric: u32) -> Self {
         let default = if self.dst.addr().is_ipv4() { 0 } else { 1024 };

@@ -224,7 +224,7 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>,
             .iter()
             .filter_map(|(k, want)| match observed.routes.get(k).filter(alive) {
                 None => Some(Op::AddRoute(want.clone())),
-                Some(have) if have != want => Some(Op::ReplaceRoute(want.clone())),
+                Some(have) if !want.satisfied_by(have) => Some(Op::ReplaceRoute(want.clone())),
                 Some(_) => None,
             });
 
@@ -348,6 +348,53 @@ mod tests {
             );
         }
         o
+    }
+
+    #[test]
+    fn a_route_via_an_address_is_not_rewritten_for_the_device_the_kernel_chose() {
+        let via =
+            |ip: &str, dev: Option<&str>| NextHop::via(ip.parse().unwrap(), dev.map(String::from));
+        let want = Route::unicast(
+            254,
+            "10.0.0.0/24".parse().unwrap(),
+            vec![via("192.0.2.1", None)],
+        )
+        .with_metric(20);
+        let mut o = ObservedState::default();
+        let have = Route::unicast(
+            254,
+            "10.0.0.0/24".parse().unwrap(),
+            vec![via("192.0.2.1", Some("ul"))],
+        )
+        .with_metric(20);
+        o.routes.insert(have.key(), have);
+        let mut d = DesiredState::new();
+        d.add_route(want.clone());
+        assert!(
+            plan(&d, &o).unwrap().is_empty(),
+            "the kernel's dev is not a difference"
+        );
+        // A different gateway, or a device the route names, still is.
+        let mut d2 = DesiredState::new();
+        d2.add_route(
+            Route::unicast(
+                254,
+                "10.0.0.0/24".parse().unwrap(),
+                vec![via("192.0.2.9", None)],
+            )
+            .with_metric(20),
+        );
+        assert_eq!(plan(&d2, &o).unwrap().len(), 1);
+        let mut d3 = DesiredState::new();
+        d3.add_route(
+            Route::unicast(
+                254,
+                "10.0.0.0/24".parse().unwrap(),
+                vec![via("192.0.2.1", Some("other"))],
+            )
+            .with_metric(20),
+        );
+        assert_eq!(plan(&d3, &o).unwrap().len(), 1);
     }
 
     #[test]

@@ -986,15 +986,18 @@ impl MacTable {
                 (IpAddr::V6(_), IpAddr::V4(v4)) => IpAddr::V6(v4.to_ipv6_mapped()),
                 (_, vtep) => vtep,
             };
-            out.add_route(Route::unicast(
-                l3.table,
-                IpNet::from(ip),
-                vec![NextHop {
-                    via: Some(gw),
-                    dev: Some(l3.bridge()),
-                    onlink: true,
-                }],
-            ));
+            out.add_route(
+                Route::unicast(
+                    l3.table,
+                    IpNet::from(ip),
+                    vec![NextHop {
+                        via: Some(gw),
+                        dev: Some(l3.bridge()),
+                        onlink: true,
+                    }],
+                )
+                .with_metric(dataplane::ROUTE_METRIC),
+            );
             out.add_neigh(Neigh::new(l3.bridge(), gw, rmac));
             out.add_fdb(Fdb::unicast(l3.vxlan(), rmac, r.vtep));
         }
@@ -1492,7 +1495,8 @@ mod tests {
                         dev: Some("br-pe-100".into()),
                         onlink: true
                     }]
-                ),
+                )
+                .with_metric(dataplane::ROUTE_METRIC),
                 &Route::unicast(
                     1001,
                     "2001:db8::9/128".parse().unwrap(),
@@ -1501,7 +1505,8 @@ mod tests {
                         dev: Some("br-pe-100".into()),
                         onlink: true
                     }]
-                ),
+                )
+                .with_metric(dataplane::ROUTE_METRIC),
             ]
         );
 

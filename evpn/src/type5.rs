@@ -355,7 +355,9 @@ pub fn dataplane(cfg: &EvpnConfig, imported: &[Imported]) -> DesiredState {
             });
         }
         if !hops.is_empty() {
-            d.add_route(Route::unicast(l3.table, *prefix, hops));
+            d.add_route(
+                Route::unicast(l3.table, *prefix, hops).with_metric(dataplane::ROUTE_METRIC),
+            );
         }
     }
     d
@@ -820,16 +822,22 @@ mod tests {
             ],
         );
         let mut want = DesiredState::new();
-        want.add_route(Route::unicast(
-            1001,
-            net("192.169.11.0/24"),
-            vec![onlink("100.65.0.1", "br-pe-100")],
-        ));
-        want.add_route(Route::unicast(
-            1001,
-            net("2001:db8:11::/64"),
-            vec![onlink("::ffff:100.65.0.1", "br-pe-100")],
-        ));
+        want.add_route(
+            Route::unicast(
+                1001,
+                net("192.169.11.0/24"),
+                vec![onlink("100.65.0.1", "br-pe-100")],
+            )
+            .with_metric(dataplane::ROUTE_METRIC),
+        );
+        want.add_route(
+            Route::unicast(
+                1001,
+                net("2001:db8:11::/64"),
+                vec![onlink("::ffff:100.65.0.1", "br-pe-100")],
+            )
+            .with_metric(dataplane::ROUTE_METRIC),
+        );
         let mac = MacAddr([2, 0, 0, 0, 0, 1]);
         want.add_neigh(Neigh::new("br-pe-100", ip("100.65.0.1"), mac));
         want.add_neigh(Neigh::new("br-pe-100", ip("::ffff:100.65.0.1"), mac));
@@ -883,17 +891,23 @@ mod tests {
             ],
         );
         let mut want = DesiredState::new();
-        want.add_route(Route::unicast(
-            1002,
-            net("2001:db8:11::/64"),
-            vec![onlink("fd00:65::1", "br-pe-200")],
-        ));
+        want.add_route(
+            Route::unicast(
+                1002,
+                net("2001:db8:11::/64"),
+                vec![onlink("fd00:65::1", "br-pe-200")],
+            )
+            .with_metric(dataplane::ROUTE_METRIC),
+        );
         // IPv4 via an IPv6 gateway (RTA_VIA), no mapped address needed.
-        want.add_route(Route::unicast(
-            1002,
-            net("192.169.11.0/24"),
-            vec![onlink("fd00:65::1", "br-pe-200")],
-        ));
+        want.add_route(
+            Route::unicast(
+                1002,
+                net("192.169.11.0/24"),
+                vec![onlink("fd00:65::1", "br-pe-200")],
+            )
+            .with_metric(dataplane::ROUTE_METRIC),
+        );
         let mac = MacAddr([2, 0, 0, 0, 0, 1]);
         want.add_neigh(Neigh::new("br-pe-200", ip("fd00:65::1"), mac));
         want.add_fdb(Fdb::unicast("vni200", mac, ip("fd00:65::1")));

@@ -222,7 +222,8 @@ pub fn unicast_route(prefix: IpNet, next_hops: &[IpAddr]) -> Option<dataplane::R
         .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
         .map(|ip| dataplane::NextHop::via(*ip, None))
         .collect();
-    (!hops.is_empty()).then(|| dataplane::Route::unicast(254, prefix, hops))
+    (!hops.is_empty())
+        .then(|| dataplane::Route::unicast(254, prefix, hops).with_metric(dataplane::ROUTE_METRIC))
 }
 
 /// The address of a 4- or 16-octet next hop (EVPN and unicast paths; `None` otherwise).
@@ -323,8 +324,10 @@ pub fn import_objects(layout: &NodeLayout, imports: &FabricImports) -> dataplane
                 .map(|ip| dataplane::NextHop::via(*ip, Some(format!("pe-e-{}", l3.vni))))
                 .collect();
             if !hops.is_empty() {
-                f.router
-                    .add_route(dataplane::Route::unicast(l3.table, *prefix, hops));
+                f.router.add_route(
+                    dataplane::Route::unicast(l3.table, *prefix, hops)
+                        .with_metric(dataplane::ROUTE_METRIC),
+                );
             }
         }
     }

@@ -8,25 +8,32 @@
 #                                                 AS 64512)
 #
 # Each node runs perouterd with `--host-netns`: it builds its own layout (VRF red, br-pe-100,
-# vni100, the pe-e-100/host-e-100 veth, VTEP on lo, sysctls), originates its VTEP /32 over
-# IPv4 unicast and a type-5 route for its host's address, learns the other node's type-5
-# through the ToR (allowas-in: both nodes share AS 64514) and programs it (onlink route via
-# the remote VTEP, neighbour VTEP->router MAC, FDB router MAC->VTEP), and installs the
-# other VTEP's /32 learned over IPv4 unicast in its main table. FRR's zebra routes between
-# the VTEPs. The hosts have no BGP session yet (VRF host sessions are not done), so each gets
-# a static route to the other host via its router-side address.
+# vni100, the pe-e-100/host-e-100 veth, the pt-ns/pt-host passthrough veth, VTEP on lo,
+# sysctls), originates its VTEP /32 over IPv4 unicast, and runs the VRF red instance with the
+# host session (OpenPERouter's `router bgp 64514 vrf red`):
+#   - host-a runs FRR (bgpd + zebra, AS 64515), as frr-k8s would: a VRF session over IPv4 and
+#     IPv6 (it announces its service address 10.201.0.1/32 and installs what it learns) and a
+#     passthrough session in the default VRF (it learns the underlay);
+#   - host-b runs GoBGP (AS 64516): it announces 10.202.0.1/32; it installs nothing, so it
+#     has a default route via its router-side address.
+# The nodes turn the host routes into type-5 routes through the ToR (allowas-in: both nodes
+# share AS 64514), import the other node's into VRF red (onlink route via the remote VTEP,
+# neighbour VTEP->router MAC, FDB router MAC->VTEP), advertise them to their host with the
+# router-side address as next hop, and install the host-learned routes in the VRF table.
 # The L2VNI 110 (no routing domain) is stretched between the nodes: type-3 flood lists and
 # type-2 MACs learned from the hosts' managed bridges carry a ping in one subnet.
-# GoBGP behind the ToR injects type-5 routes: a complete one is installed in VRF red; its
-# default shape (no router MAC, label 0) is not.
-# Checks: FRR sees both type-5 routes with the right VNI/RT/ET:8/Rmac; each node has the
-# other's host route in VRF red (onlink via the remote VTEP) and the remote VTEP's /32 via the
-# ToR; host-a pings host-b over IPv4 and IPv6; the packets crossed VXLAN; when node-b's
-# perouterd stops (Cease), the ToR withdraws its routes and node-a removes the VRF route.
+# GoBGP (AS 64999) behind the ToR injects type-5 routes, and also peers with node-a directly
+# (multihop): a complete type-5 is installed in VRF red; its default shape (no router MAC,
+# label 0) is not, by perouterd's own rule (the ToR drops it too).
+# Pings: host-a -> host-b service address (four translations), host-a -> host-b over IPv4
+# and IPv6 with routes learned over BGP only, the L2VNI, and host-a's passthrough address ->
+# GoBGP's underlay address. The end prints a summary of sessions, routes and pings, then
+# withdrawals: node-b stops (Cease), node-a removes its routes.
 # Prints "EVPN FABRIC OK" as its last line on success.
 set -euo pipefail
 
 bin=${1:-target/debug/perouterd}
+ctlbin=$(dirname "$bin")/perouterctl
 fail() { echo "EVPN FABRIC FAIL: $*" >&2; dump; exit 1; }
 dump() {
     for n in a b; do
@@ -39,7 +46,7 @@ dump() {
     vtysh_tor "show bgp l2vpn evpn" >&2 || true
 }
 [ -d /run/vm ] && [ -f /run/vm/guest.sh ] || { echo "not inside vm/run.sh's VM"; exit 1; }
-[ -x "$bin" ] || { echo "$bin not found: cargo build -p router --bin perouterd"; exit 1; }
+[ -x "$bin" ] && [ -x "$ctlbin" ] || { echo "$bin or $ctlbin not found: cargo build -p router --bins"; exit 1; }
 [ -x /usr/lib/frr/bgpd ] || { echo "FRR not installed on the host (apt-get install frr)"; exit 1; }
 command -v ping >/dev/null || { echo "ping not found (apt-get install iputils-ping)"; exit 1; }
 
@@ -72,6 +79,7 @@ ip netns exec tor sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
 ip -n node-a addr add 192.168.11.3/24 dev ul; ip -n node-a link set ul up
 ip -n node-b addr add 192.168.12.3/24 dev ul; ip -n node-b link set ul up
 ip -n gob addr add 192.168.13.3/24 dev ul; ip -n gob link set ul up
+ip -n gob route add default via 192.168.13.2
 
 # The ToR: FRR with zebra (it installs the VTEP routes it learns, and forwards VXLAN).
 mkdir -p "$TORDIR"; chmod 777 "$TORDIR"
@@ -106,7 +114,7 @@ for _ in $(seq 50); do [ -S "$TORDIR/zserv.api" ] && break; sleep 0.2; done
 ip netns exec tor /usr/lib/frr/bgpd -S -P 0 -z "$TORDIR/zserv.api" --vty_socket "$TORDIR" \
     -i "$TORDIR/bgpd.pid" -f "$TORDIR/bgpd.conf" > "$TORDIR/bgpd.out" 2>&1 &
 
-node_config() { # INDEX ROUTER_ID PEER
+node_config() { # INDEX ROUTER_ID PEER HOST_ASN
     cat <<EOF
 routerID: $2
 asn: 64514
@@ -119,28 +127,128 @@ neighbors:
     keepaliveTimeSeconds: 3
     connectTimeSeconds: 2
     addressFamilies: [{ type: ipv4unicast }, { type: evpn }]
+EOF
+    if [ "$1" = 0 ]; then
+        # node-a: GoBGP as a direct EVPN peer (multihop through the ToR), and the passthrough
+        # host session.
+        cat <<EOF
+  - address: 192.168.13.3
+    asn: 64999
+    holdTimeSeconds: 9
+    keepaliveTimeSeconds: 3
+    connectTimeSeconds: 2
+    properties: [{ type: ebgpMultiHop }]
+    addressFamilies: [{ type: evpn }]
+passthrough:
+  hostSession: { asn: 64514, hostASN: $4, localCIDR: { ipv4: 192.170.0.0/24 } }
+EOF
+    fi
+    cat <<EOF
 l3vnis:
   - vrf: red
     vni: 100
     hostSession:
       asn: 64514
-      hostASN: 64515
+      hostASN: $4
       localCIDR: { ipv4: 192.169.10.0/24, ipv6: "2001:db8:1::/64" }
 l2vnis:
   - vni: 110
     hostMaster: { type: LinuxBridge, linuxBridge: { lifecycle: Managed } }
 EOF
 }
-start_node() { # NAME INDEX ROUTER_ID PEER
+start_node() { # NAME INDEX ROUTER_ID PEER HOST_ASN
     mkdir -p "/tmp/node-$1"
-    node_config "$2" "$3" "$4" > "/tmp/node-$1/perouterd.yaml"
+    node_config "$2" "$3" "$4" "$5" > "/tmp/node-$1/perouterd.yaml"
     ip netns exec "node-$1" "$bin" --config "/tmp/node-$1/perouterd.yaml" \
         --api-socket "/tmp/node-$1/api.sock" --state-dir "/tmp/node-$1" --watch-seconds 0 \
         --host-netns "/run/netns/host-$1" --log-level info >> "/tmp/node-$1/perouterd.log" 2>&1 &
     echo $! > "/tmp/node-$1/pid"
 }
-start_node a 0 10.0.0.1 192.168.11.2
-start_node b 1 10.0.0.2 192.168.12.2
+start_node a 0 10.0.0.1 192.168.11.2 64515
+start_node b 1 10.0.0.2 192.168.12.2 64516
+ctl() { "$ctlbin" --api-socket "/tmp/node-$1/api.sock" "${@:2}"; }
+
+# host-a: FRR (bgpd + zebra) as the host speaker, a VRF session per family and the
+# passthrough session. Its service address 10.201.0.1 lives on lo.
+HADIR=/tmp/frr-host-a
+vtysh_ha() { vtysh --vty_socket "$HADIR" -c "$1"; }
+mkdir -p "$HADIR"; chmod 777 "$HADIR"
+ip -n host-a addr add 10.201.0.1/32 dev lo
+cat > "$HADIR/bgpd.conf" <<EOF
+frr defaults datacenter
+hostname host-a
+log file $HADIR/bgpd.log
+router bgp 64515
+ bgp router-id 10.0.0.51
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ neighbor 192.169.10.1 remote-as 64514
+ neighbor 2001:db8:1::1 remote-as 64514
+ neighbor 192.170.0.1 remote-as 64514
+ neighbor 192.169.10.1 timers 3 9
+ neighbor 2001:db8:1::1 timers 3 9
+ neighbor 192.170.0.1 timers 3 9
+ neighbor 192.169.10.1 timers connect 2
+ neighbor 2001:db8:1::1 timers connect 2
+ neighbor 192.170.0.1 timers connect 2
+ address-family ipv4 unicast
+  network 10.201.0.1/32
+  neighbor 192.169.10.1 activate
+  neighbor 192.170.0.1 activate
+  neighbor 192.170.0.1 route-map NOTHING out
+ exit-address-family
+ address-family ipv6 unicast
+  neighbor 2001:db8:1::1 activate
+ exit-address-family
+route-map NOTHING deny 10
+EOF
+echo "hostname zebra" > "$HADIR/zebra.conf"
+ip netns exec host-a /usr/lib/frr/zebra -u frr -g frr -P 0 -f "$HADIR/zebra.conf" \
+    -i "$HADIR/zebra.pid" -z "$HADIR/zserv.api" --vty_socket "$HADIR" \
+    --log "file:$HADIR/zebra.log" > "$HADIR/zebra.out" 2>&1 &
+for _ in $(seq 50); do [ -S "$HADIR/zserv.api" ] && break; sleep 0.2; done
+[ -S "$HADIR/zserv.api" ] || fail "host-a's zebra did not start"
+ip netns exec host-a /usr/lib/frr/bgpd -S -P 0 -z "$HADIR/zserv.api" --vty_socket "$HADIR" \
+    -i "$HADIR/bgpd.pid" -f "$HADIR/bgpd.conf" > "$HADIR/bgpd.out" 2>&1 &
+
+# host-b: GoBGP as the host speaker; it installs nothing, so a default route to its node.
+command -v gobgpd >/dev/null || fail "gobgpd not found on the host (apt-get install gobgpd)"
+mkdir -p /tmp/gob-host-b
+cat > /tmp/gob-host-b/gobgpd.toml <<EOF
+[global.config]
+  as = 64516
+  router-id = "10.0.0.52"
+  port = -1
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "192.169.10.1"
+    peer-as = 64514
+  [neighbors.transport.config]
+    local-address = "192.169.10.3"
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "2001:db8:1::1"
+    peer-as = 64514
+  [neighbors.transport.config]
+    local-address = "2001:db8:1::3"
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+EOF
+ip netns exec host-b gobgpd -f /tmp/gob-host-b/gobgpd.toml -t toml --api-hosts 127.0.0.1:50051 \
+    > /tmp/gob-host-b/gobgpd.log 2>&1 &
+hb() { ip netns exec host-b gobgp -u 127.0.0.1 -p 50051 "$@"; }
 
 # Both sessions up, both type-5 host routes at the ToR.
 for _ in $(seq 60); do
@@ -168,19 +276,102 @@ grep -q "via 100.65.0.0 dev br-pe-100 proto 250 .*onlink" <<<"$b" || fail "node-
 ip -n node-a route show 100.65.0.1 | grep -q "via 192.168.11.2 .*proto 250" || fail "node-a has no route to VTEP 100.65.0.1"
 echo "ok: node-a: 192.169.10.3 via VTEP 100.65.0.1 onlink in VRF red; VTEP route via the ToR"
 
-# The hosts: no BGP yet (VRF host sessions are not done), a static route to the other host.
-ip -n host-a route add 192.169.10.3/32 via 192.169.10.1
-ip -n host-a -6 route add 2001:db8:1::3/128 via 2001:db8:1::1
+# The host sessions: host-a's three (FRR) and host-b's two (GoBGP).
+for _ in $(seq 60); do
+    ok=1
+    for nb in 192.169.10.1 2001:db8:1::1 192.170.0.1; do
+        vtysh_ha "show bgp neighbors $nb json" 2>/dev/null \
+            | jq -e --arg n "$nb" '.[$n].bgpState == "Established"' >/dev/null 2>&1 || ok=0
+    done
+    [ "$(hb neighbor 2>/dev/null | grep -c Establ || true)" = 2 ] || ok=0
+    [ "$ok" = 1 ] && break
+    sleep 1
+done
+if [ "$ok" != 1 ]; then
+    vtysh_ha "show bgp summary" >&2 || true
+    hb neighbor >&2 || true
+    fail "host sessions not all established"
+fi
+echo "ok: host sessions established: host-a (FRR) VRF red over IPv4 and IPv6 plus passthrough; host-b (GoBGP) VRF red over IPv4 and IPv6"
+PINGS=()
+
+# host-b announces its service address; it routes everything through its node.
+ip -n host-b addr add 10.202.0.1/32 dev lo
+ip -n host-b route add default via 192.169.10.1
+ip -n host-b -6 route add default via 2001:db8:1::1
+# Every node's host session shares localCIDR (OpenPERouter's addressing), so host-a's address
+# is inside host-b's connected subnet: FRR on host-a installs the /32 it learns, GoBGP on
+# host-b installs nothing, so host-b gets the /32s by hand.
 ip -n host-b route add 192.169.10.2/32 via 192.169.10.1
 ip -n host-b -6 route add 2001:db8:1::2/128 via 2001:db8:1::1
+hb global rib add -a ipv4 10.202.0.1/32 nexthop 192.169.10.3 >/dev/null
+
+# Host routes -> type-5 at the ToR, with the host's AS behind the node's.
+for _ in $(seq 30); do
+    evpn=$(vtysh_tor "show bgp l2vpn evpn route detail type prefix")
+    grep -qF "[5]:[0]:[32]:[10.201.0.1]" <<<"$evpn" && grep -qF "[5]:[0]:[32]:[10.202.0.1]" <<<"$evpn" && break
+    sleep 1
+done
+for want in "Route [5]:[0]:[32]:[10.201.0.1] VNI 100" "Route [5]:[0]:[32]:[10.202.0.1] VNI 100"; do
+    grep -qF "$want" <<<"$evpn" || fail "FRR's EVPN table lacks the host route: $want"
+done
+grep -q "^ *64514 64515" <<<"$evpn" && grep -q "^ *64514 64516" <<<"$evpn" \
+    || fail "the type-5 routes of host routes do not carry the hosts' AS paths (64514 64515, 64514 64516)"
+echo "ok: the hosts' service routes are type-5 routes at the ToR (VNI 100, AS paths 64514 64515 and 64514 64516)"
+
+# node-b installs host-b's route in VRF red via host-b; node-a via node-b's VTEP.
+for _ in $(seq 30); do
+    rb=$(ip -n node-b route show vrf red 10.202.0.1 2>/dev/null || true)
+    ra=$(ip -n node-a route show vrf red 10.202.0.1 2>/dev/null || true)
+    [ -n "$rb" ] && [ -n "$ra" ] && break
+    sleep 1
+done
+grep -q "via 192.169.10.3 dev pe-e-100 proto 250" <<<"$rb" || fail "node-b: host-b's route not in VRF red via host-b: '$rb'"
+grep -q "via 100.65.0.1 dev br-pe-100 proto 250 .*onlink" <<<"$ra" || fail "node-a: host-b's route not in VRF red via VTEP 100.65.0.1: '$ra'"
+echo "ok: 10.202.0.1: node-b VRF red via host-b (host session), node-a VRF red via VTEP 100.65.0.1 (type-5)"
+
+# The hosts learn the other side over their VRF sessions (next hop: the router side).
+for _ in $(seq 30); do
+    ha=$(ip -n host-a route show 10.202.0.1 2>/dev/null || true)
+    ha3=$(ip -n host-a route show 192.169.10.3 2>/dev/null || true)
+    ha6=$(ip -n host-a -6 route show 2001:db8:1::3 2>/dev/null || true)
+    hbr=$(hb global rib -a ipv4 10.201.0.1/32 2>/dev/null || true)
+    [ -n "$ha" ] && [ -n "$ha3" ] && [ -n "$ha6" ] && grep -q 10.201.0.1 <<<"$hbr" && break
+    sleep 1
+done
+grep -q "via 192.169.10.1 .*proto bgp" <<<"$ha" || fail "host-a did not install 10.202.0.1 via 192.169.10.1: '$ha'"
+grep -q "via 192.169.10.1 .*proto bgp" <<<"$ha3" || fail "host-a did not install host-b's 192.169.10.3 via 192.169.10.1: '$ha3'"
+grep -q "proto bgp" <<<"$ha6" || fail "host-a did not install host-b's 2001:db8:1::3: '$ha6'"
+grep -q "192.169.10.1" <<<"$hbr" || fail "GoBGP on host-b lacks 10.201.0.1/32 via 192.169.10.1: '$hbr'"
+echo "ok: host-a (FRR/zebra) installed 10.202.0.1, 192.169.10.3 and 2001:db8:1::3 via node-a; host-b (GoBGP) has 10.201.0.1/32 via 192.169.10.1"
+
 before=$(ip -n node-b -s -j link show dev vni100 | jq '.[0].stats64.rx.packets')
+ip netns exec host-a ping -c 3 -i 0.3 -W 2 -I 10.201.0.1 10.202.0.1 >/dev/null \
+    || fail "host-a 10.201.0.1 cannot ping host-b 10.202.0.1"
+PINGS+=("L3VNI red  IPv4  host-a 10.201.0.1 -> host-b 10.202.0.1   (service addresses, BGP on both hosts)  ok")
+echo "ok: host-a 10.201.0.1 -> host-b 10.202.0.1 through VRF red, VXLAN and the FRR ToR"
 ip netns exec host-a ping -c 3 -i 0.3 -W 2 192.169.10.3 >/dev/null || fail "host-a cannot ping host-b (IPv4)"
-echo "ok: host-a -> host-b over IPv4 through VRF red, VXLAN and the FRR ToR"
+PINGS+=("L3VNI red  IPv4  host-a 192.169.10.2 -> host-b 192.169.10.3                                      ok")
+echo "ok: host-a -> host-b over IPv4 (a route learned over BGP)"
 ip netns exec host-a ping -c 3 -i 0.3 -W 2 2001:db8:1::3 >/dev/null || fail "host-a cannot ping host-b (IPv6)"
+PINGS+=("L3VNI red  IPv6  host-a 2001:db8:1::2 -> host-b 2001:db8:1::3 (IPv6 over the IPv4 VTEP)          ok")
 echo "ok: host-a -> host-b over IPv6 (IPv6 route via the IPv4 VTEP, mapped next hop)"
 after=$(ip -n node-b -s -j link show dev vni100 | jq '.[0].stats64.rx.packets')
-[ "$after" -ge $((before + 6)) ] || fail "node-b's vni100 received $((after - before)) packets, expected >= 6"
+[ "$after" -ge $((before + 9)) ] || fail "node-b's vni100 received $((after - before)) packets, expected >= 9"
 echo "ok: node-b's vni100 received $((after - before)) packets"
+
+# L3Passthrough: host-a's default-VRF session takes part in the underlay. It learns the
+# ToR's networks; the ToR learns host-a's passthrough address from node-a.
+for _ in $(seq 30); do
+    pt=$(ip -n host-a route show 192.168.13.0/24 2>/dev/null || true)
+    [ -n "$pt" ] && break
+    sleep 1
+done
+grep -q "via 192.170.0.1 .*proto bgp" <<<"$pt" || fail "host-a did not learn 192.168.13.0/24 over the passthrough session: '$pt'"
+ip netns exec host-a ping -c 3 -i 0.3 -W 2 -I 192.170.0.2 192.168.13.3 >/dev/null \
+    || fail "host-a's passthrough address cannot reach GoBGP's underlay address 192.168.13.3"
+PINGS+=("passthrough IPv4 host-a 192.170.0.2 -> 192.168.13.3 (underlay, via node-a's default VRF)          ok")
+echo "ok: L3Passthrough: host-a 192.170.0.2 -> 192.168.13.3 through node-a's default VRF and the ToR"
 
 # The stretched L2VNI 110: the hosts' managed bridges br-hs-110 share 10.110.0.0/24 across
 # the two nodes. ARP floods over the type-3 flood lists; the bridges learn the MACs, which
@@ -196,6 +387,7 @@ echo "ok: type-3 routes built each node's flood list for VNI 110"
 ip -n host-a addr add 10.110.0.2/24 dev br-hs-110
 ip -n host-b addr add 10.110.0.3/24 dev br-hs-110
 ip netns exec host-a ping -c 3 -i 0.3 -W 2 10.110.0.3 >/dev/null || fail "host-a cannot ping host-b over the stretched L2VNI"
+PINGS+=("L2VNI 110  IPv4  host-a 10.110.0.2 -> host-b 10.110.0.3 (stretched L2, type-2/type-3)         ok")
 echo "ok: host-a -> host-b over the stretched L2VNI 110"
 mac_b=$(ip -n host-b -j link show dev br-hs-110 | jq -r '.[0].address')
 for _ in $(seq 30); do
@@ -231,14 +423,30 @@ if command -v gobgpd >/dev/null; then
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "l2vpn-evpn"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "192.168.11.3"
+    peer-as = 64514
+  [neighbors.transport.config]
+    local-address = "192.168.13.3"
+  [neighbors.ebgp-multihop.config]
+    enabled = true
+    multihop-ttl = 8
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "l2vpn-evpn"
 EOF
     ip netns exec gob gobgpd -f /tmp/gob/gobgpd.toml -t toml --api-hosts 127.0.0.1:50051 > /tmp/gob/gobgpd.log 2>&1 &
     gob() { ip netns exec gob gobgp -u 127.0.0.1 -p 50051 "$@"; }
     for _ in $(seq 30); do
-        gob neighbor 2>/dev/null | grep -q Establ && break
+        [ "$(gob neighbor 2>/dev/null | grep -c Establ || true)" = 2 ] && break
         sleep 1
     done
-    gob neighbor | grep -q Establ || fail "GoBGP's session with the ToR did not come up"
+    [ "$(gob neighbor | grep -c Establ || true)" = 2 ] || { gob neighbor >&2; fail "GoBGP's sessions with the ToR and node-a did not come up"; }
     gob global rib -a evpn add prefix 10.99.0.0/24 etag 0 rd 10.0.0.99:1 rt 64999:100 \
         encap vxlan router-mac 02:00:00:00:00:99 label 100 nexthop 192.168.13.3
     gob global rib -a evpn add prefix 10.98.0.0/24 etag 0 rd 10.0.0.99:2 rt 64999:100 \
@@ -257,11 +465,38 @@ EOF
     n=$(ip -n node-a neigh show dev br-pe-100 192.168.13.3)
     grep -q "lladdr 02:00:00:00:00:99" <<<"$n" || fail "no VTEP -> router MAC neighbour for GoBGP's route: '$n'"
     echo "ok: GoBGP's type-5 (router MAC, label 100) installed in VRF red via its VTEP 192.168.13.3"
+    # Received directly from GoBGP (the ToR drops it too): treated as withdrawn, as FRR does
+    # (RFC 9136 §3.1: label 0 and no overlay index), counted, and not installed.
+    for _ in $(seq 20); do
+        taw=$(ctl a --json show bgp neighbors 192.168.13.3 | jq '.rfc7606.treat_as_withdraw')
+        [ "${taw:-0}" -ge 1 ] && break
+        sleep 1
+    done
+    [ "${taw:-0}" -ge 1 ] || fail "node-a did not treat GoBGP's default type-5 as withdrawn (treat_as_withdraw=$taw)"
+    ctl a --json show bgp routes --afi l2vpn-evpn | grep -q "10.98.0.0" && fail "GoBGP's default type-5 is in node-a's RIB"
     [ -z "$(ip -n node-a route show vrf red 10.98.0.0/24)" ] || fail "GoBGP's type-5 without router MAC was installed"
-    echo "ok: GoBGP's default type-5 (no router MAC, label 0) not installed (the FRR ToR already drops it; perouterd's own rule is evpn::type5's unit test)"
+    echo "ok: GoBGP's default type-5 (no router MAC, label 0), received directly by node-a, is treated as withdrawn (RFC 9136 §3.1, as FRR does) and not installed"
 else
     fail "gobgpd not found on the host (apt-get install gobgpd)"
 fi
+
+# The summary: sessions, routes, pings.
+echo
+echo "=================================== summary ==================================="
+for n in a b; do
+    echo "--- node-$n: perouterctl show bgp summary"
+    ctl "$n" show bgp summary || true
+done
+echo "--- node-a: perouterctl show bgp routes --vrf red (ipv4)"
+ctl a show bgp routes --vrf red --afi ipv4-unicast || true
+echo "--- node-a: kernel VRF red (ip route show vrf red)"
+ip -n node-a route show vrf red | grep -v "^local\|^broadcast" || true
+echo "--- ToR (FRR): type-5 routes"
+vtysh_tor "show bgp l2vpn evpn route type prefix" || true
+echo "--- pings"
+for p in "${PINGS[@]}"; do echo "  $p"; done
+echo "================================================================================"
+echo
 
 # Withdrawal: node-b stops (Cease); the ToR withdraws its routes; node-a removes the route.
 kill -TERM "$(cat /tmp/node-b/pid)"

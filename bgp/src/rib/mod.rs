@@ -766,6 +766,12 @@ impl Rib {
             }
             Some(bgp_wire::Action::SessionReset) | None => {}
         }
+        if action.is_none() && !verdict.withdrawn_routes.is_empty() {
+            // Routes of an otherwise valid UPDATE handled as withdrawn one by one (EVPN type-5
+            // validity, RFC 9136 §3.1/3.2): counted as treat-as-withdraw, once per route.
+            let n = u64::try_from(verdict.withdrawn_routes.len()).unwrap_or(u64::MAX);
+            p.counters.treat_as_withdraw = p.counters.treat_as_withdraw.saturating_add(n);
+        }
         let config = p.config.clone();
         let mut disable = FamilySet::EMPTY;
         for a in &verdict.disable {
