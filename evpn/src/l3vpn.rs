@@ -813,11 +813,11 @@ pub fn dataplane(cfg: &VpnConfig, imported: &[Imported]) -> DesiredState {
     for ((vrf, prefix), sid) in best {
         let Some(vpn) = cfg.vpn(vrf) else { continue };
         d.add_route(
-            Route::unicast(vpn.table, prefix, vec![dataplane::NextHop::dev(vrf)]).with_encap(
-                Encap::Seg6 {
+            Route::unicast(vpn.table, prefix, vec![dataplane::NextHop::dev(vrf)])
+                .with_encap(Encap::Seg6 {
                     segments: vec![sid],
-                },
-            ),
+                })
+                .with_metric(dataplane::ROUTE_METRIC),
         );
     }
     d
@@ -1520,11 +1520,11 @@ mod tests {
             (6, "192.169.21.0/24", "blue", "fd00:0:31:e000::"),
         ] {
             want.add_route(
-                Route::unicast(table, net(prefix), vec![dataplane::NextHop::dev(vrf)]).with_encap(
-                    Encap::Seg6 {
+                Route::unicast(table, net(prefix), vec![dataplane::NextHop::dev(vrf)])
+                    .with_encap(Encap::Seg6 {
                         segments: vec![ip6(sid)],
-                    },
-                ),
+                    })
+                    .with_metric(dataplane::ROUTE_METRIC),
             );
         }
         assert_eq!(d, want);

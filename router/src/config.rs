@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize, Serializer};
 mod overlay;
 
 pub use overlay::{
-    HostMasterConfig, L2VniConfig, L3VniConfig, Overlay, TunnelEndpoint, VtepFamily,
-    DEFAULT_VXLAN_PORT,
+    node_locator, HostMasterConfig, L2VniConfig, L3VniConfig, L3VpnConfig, LocatorFormat, Overlay,
+    Srv6Config, TunnelEndpoint, VtepFamily, DEFAULT_VXLAN_PORT, LOCATOR_LEN,
 };
 
 /// The BGP port, used for the listener and for neighbours without `port`.
@@ -113,7 +113,8 @@ pub struct Config {
     /// `exportPolicy` uses [`Policy::accept_all`] (OpenPERouter's `allowall`).
     #[serde(serialize_with = "serialize_policies")]
     pub policies: BTreeMap<String, Arc<Policy>>,
-    /// The overlay: VTEP CIDRs, L3VNIs, L2VNIs (`tunnelEndpoint`, `l3vnis`, `l2vnis`, `evpn`).
+    /// The overlay: VTEP CIDRs, L3VNIs, L2VNIs, the SRv6 locator and the L3VPNs
+    /// (`tunnelEndpoint`, `l3vnis`, `l2vnis`, `evpn`, `srv6`, `l3vpns`).
     pub overlay: Overlay,
 }
 
@@ -437,6 +438,11 @@ impl Config {
     /// addresses of the passthrough session as /32 or /128 (OpenPERouter renders
     /// `network <hostIP>/32` for it), and the node's VTEPs when any VNI is configured
     /// (OpenPERouter renders `network <VTEP>/32` so the fabric can reach the tunnel endpoint).
+    ///
+    /// With L3VPNs, also the IPv6 VTEP (the VPN next hop) and the node's SRv6 locator:
+    /// OpenPERouter has IS-IS advertise the locator (`segment-routing srv6 locator MAIN` in
+    /// `router isis`); perouterd has no IS-IS and announces it over BGP IPv6 unicast instead,
+    /// so the fabric routes the node's SIDs to it (the local SID routes take them from there).
     pub fn originated(&self) -> Vec<IpNet> {
         let mut out = self.networks.clone();
         if let Some(hs) = &self.passthrough {
@@ -444,30 +450,29 @@ impl Config {
                 out.push(IpNet::from(host));
             }
         }
-        if !self.overlay.l3vnis.is_empty() || !self.overlay.l2vnis.is_empty() {
+        let o = &self.overlay;
+        if !o.l3vnis.is_empty() || !o.l2vnis.is_empty() || !o.l3vpns.is_empty() {
             for v6 in [false, true] {
                 if let Some(vtep) = self.overlay.tunnel_endpoint.vtep(v6, self.node_index) {
                     out.push(IpNet::from(vtep));
                 }
             }
         }
+        if let (false, Some(srv6)) = (o.l3vpns.is_empty(), &o.srv6) {
+            out.push(IpNet::V6(srv6.locator));
+        }
         out.sort();
         out.dedup();
         out
     }
 
-    /// Prefixes the VRF instance of L3VNI `vrf` originates (OpenPERouter's `network` lines
-    /// in `router bgp … vrf <vrf>`): this node's host-side addresses of the host session as
-    /// /32 and /128, and the gateway subnets of the L2VNIs routed into the VRF. Sorted.
+    /// Prefixes the VRF instance of L3VNI or L3VPN `vrf` originates (OpenPERouter's
+    /// `network` lines in `router bgp … vrf <vrf>`): this node's host-side addresses of the
+    /// host session as /32 and /128, and the gateway subnets of the L2VNIs routed into the
+    /// VRF. Sorted.
     pub fn vrf_networks(&self, vrf: &str) -> Vec<IpNet> {
         let mut out = Vec::new();
-        if let Some(hs) = self
-            .overlay
-            .l3vnis
-            .iter()
-            .find(|c| c.vrf == vrf)
-            .and_then(|c| c.host_session.as_ref())
-        {
+        if let Some(hs) = self.overlay.vrf_host_session(vrf) {
             for (_, host) in passthrough_hosts(hs, self.node_index) {
                 out.push(IpNet::from(host));
             }
@@ -697,6 +702,8 @@ struct RawConfig {
     evpn: Option<overlay::RawEvpn>,
     l3vnis: Option<Vec<overlay::RawL3Vni>>,
     l2vnis: Option<Vec<overlay::RawL2Vni>>,
+    srv6: Option<overlay::RawSrv6>,
+    l3vpns: Option<Vec<overlay::RawL3Vpn>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1121,6 +1128,8 @@ struct Instance {
     listen_port: u16,
     passthrough_v4: bool,
     passthrough_v6: bool,
+    /// The file configures L3VPNs (IPv6 neighbours then default to the VPN families).
+    l3vpns: bool,
     /// Names of the policies the file declares (valid or not), for `importPolicy` /
     /// `exportPolicy`.
     policies: Vec<String>,
@@ -1193,6 +1202,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         passthrough_v6: passthrough
             .as_ref()
             .is_some_and(|p| p.local_cidr_v6.is_some()),
+        l3vpns: raw.l3vpns.as_ref().is_some_and(|l| !l.is_empty()),
         policies: declared,
     };
 
@@ -1239,6 +1249,8 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             evpn: raw.evpn,
             l3vnis: raw.l3vnis,
             l2vnis: raw.l2vnis,
+            srv6: raw.srv6,
+            l3vpns: raw.l3vpns,
         },
         node_index.unwrap_or(0),
     );
@@ -1257,11 +1269,21 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             neighbors.push(host_neighbor(hs, host, family, local, None));
         }
     }
-    // The L3VNIs' host sessions, each in its VRF instance (`router bgp <hostSession.asn> vrf
-    // <vrf>`: `neighbor <hostIP> remote-as <hostASN>`).
+    // The L3VNIs' and L3VPNs' host sessions, each in its VRF instance (`router bgp
+    // <hostSession.asn> vrf <vrf>`: `neighbor <hostIP> remote-as <hostASN>`).
     if let Some(idx) = node_index {
-        for l3 in &overlay.l3vnis {
-            let Some(hs) = &l3.host_session else {
+        let sessions = overlay
+            .l3vnis
+            .iter()
+            .map(|l| (format!("l3vnis[vrf={}]", l.vrf), &l.vrf, &l.host_session))
+            .chain(
+                overlay
+                    .l3vpns
+                    .iter()
+                    .map(|l| (format!("l3vpns[vrf={}]", l.vrf), &l.vrf, &l.host_session)),
+            );
+        for (field, vrf, hs) in sessions {
+            let Some(hs) = hs else {
                 continue;
             };
             for (family, host) in passthrough_hosts(hs, idx) {
@@ -1277,18 +1299,32 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
                     });
                 if let Some(other) = taken {
                     pe.push(
-                        format!("l3vnis[vrf={}].hostSession", l3.vrf),
+                        format!("{field}.hostSession"),
                         format!("{host} is this node's host-side address of the session, and also {other}; addresses must be unique on the node"),
                     );
                     continue;
                 }
-                neighbors.push(host_neighbor(
-                    hs,
-                    host,
-                    family,
-                    hs.asn,
-                    Some(l3.vrf.clone()),
-                ));
+                neighbors.push(host_neighbor(hs, host, family, hs.asn, Some(vrf.clone())));
+            }
+        }
+    }
+    // FRR's `update-source <v6 VTEP>` on the neighbours carrying VPN families when SRv6 is
+    // configured (reference §2.3): the session, and so the VPN next hop the peer checks,
+    // comes from the node's IPv6 VTEP unless `updateSource` says otherwise.
+    if let (Some(_), Some(vtep)) = (
+        &overlay.srv6,
+        overlay.tunnel_endpoint.vtep(true, node_index.unwrap_or(0)),
+    ) {
+        for n in neighbors.iter_mut().filter(|n| n.vrf.is_none()) {
+            let vpn = n
+                .families
+                .iter()
+                .any(|f| matches!(f, Family::Ipv4Vpn | Family::Ipv6Vpn));
+            if vpn
+                && n.update_source.is_none()
+                && matches!(n.target, NeighborTarget::Address(IpAddr::V6(_)))
+            {
+                n.update_source = Some(vtep);
             }
         }
     }
@@ -1787,6 +1823,10 @@ fn families(
         }
         if inst.passthrough_v6 {
             out.push(Family::Ipv6Unicast);
+        }
+        if inst.l3vpns && target_is_v6(t) == Some(true) {
+            out.push(Family::Ipv4Vpn);
+            out.push(Family::Ipv6Vpn);
         }
         out.sort();
         out.dedup();

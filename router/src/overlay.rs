@@ -26,6 +26,9 @@ pub struct NodeLayout {
     pub tables: BTreeMap<String, u32>,
     /// The EVPN view (RDs, RTs, VTEP, router MAC); `None` without a tunnel endpoint.
     pub evpn: Option<EvpnConfig>,
+    /// The router side of each VRF's host-session veth (`pe-e-<VNI>` for an L3VNI,
+    /// `pe-s-<rdAssignedNumber>` for an L3VPN), by VRF name: where host routes point.
+    pub host_legs: BTreeMap<String, String>,
 }
 
 /// Why a layout cannot be built.
@@ -101,7 +104,7 @@ pub fn node_layout(
             node_index: idx,
         })
     };
-    let mut f = layout::namespace(false);
+    let mut f = layout::namespace(o.srv6.is_some());
     let mut primary = None;
     for v6 in [false, true] {
         if let Some(ip) = o.tunnel_endpoint.vtep(v6, idx) {
@@ -112,13 +115,17 @@ pub fn node_layout(
     if let Some(hs) = &config.passthrough {
         f.merge(layout::passthrough(&session(hs, idx), ns)?);
     }
-    let tables = layout::allocate_vrf_tables(in_use, o.l3vnis.iter().map(|l| l.vrf.as_str()));
+    let tables = layout::allocate_vrf_tables(in_use, o.vrf_names());
+    let mut host_legs = BTreeMap::new();
     let mac = primary.map(router_mac);
     let mut specs = Vec::new();
     for l3 in &o.l3vnis {
         let vtep = vtep_of(l3.vtep_v6, l3.vni)?;
         let table = tables.get(&l3.vrf).copied().unwrap_or(0);
         let hs = l3.host_session.as_ref().map(|h| session(h, idx));
+        if hs.is_some() {
+            host_legs.insert(l3.vrf.clone(), format!("pe-e-{}", l3.vni));
+        }
         let mut frag = layout::l3vni(&l3.vrf, l3.vni, table, vtep, hs.as_ref(), underlay_mtu, ns)?;
         if let (Some(mac), Some(br)) =
             (mac, frag.router.links.get_mut(&format!("br-pe-{}", l3.vni)))
@@ -163,6 +170,21 @@ pub fn node_layout(
             routing_domain: l2.routing_domain.clone(),
         });
     }
+    for vpn in &o.l3vpns {
+        let table = tables.get(&vpn.vrf).copied().unwrap_or(0);
+        let hs = vpn.host_session.as_ref().map(|h| session(h, idx));
+        if hs.is_some() {
+            host_legs.insert(vpn.vrf.clone(), format!("pe-s-{}", vpn.rd_assigned_number));
+        }
+        f.merge(layout::l3vpn(
+            &vpn.vrf,
+            vpn.rd_assigned_number,
+            table,
+            hs.as_ref(),
+            underlay_mtu,
+            ns,
+        )?);
+    }
     let evpn = match (primary, mac) {
         (Some(ip), Some(router_mac)) => Some(EvpnConfig::with_auto(
             config.asn,
@@ -177,7 +199,47 @@ pub fn node_layout(
         fragment: f,
         tables,
         evpn,
+        host_legs,
     })
+}
+
+/// The node's L3VPN view for `config` (RDs, RTs, per-VRF SIDs, VPN next hop) with VRF tables
+/// unresolved (0): `Ok(None)` without L3VPNs, `srv6` or an IPv6 VTEP. `existing` are the
+/// per-VRF SID functions in use, kept so SIDs survive reloads
+/// ([`evpn::l3vpn::VpnConfig::functions`] of the previous view).
+pub fn vpn_view(
+    config: &Config,
+    existing: &BTreeMap<String, u32>,
+) -> Result<Option<evpn::l3vpn::VpnConfig>, evpn::l3vpn::SidError> {
+    let o = &config.overlay;
+    let (Some(srv6), Some(IpAddr::V6(next_hop))) =
+        (&o.srv6, o.tunnel_endpoint.vtep(true, config.node_index))
+    else {
+        return Ok(None);
+    };
+    if o.l3vpns.is_empty() {
+        return Ok(None);
+    }
+    let specs: Vec<evpn::l3vpn::VpnSpec> = o
+        .l3vpns
+        .iter()
+        .map(|v| evpn::l3vpn::VpnSpec {
+            vrf: v.vrf.clone(),
+            table: 0,
+            rd_assigned_number: v.rd_assigned_number,
+            export_rts: v.export_rts.clone(),
+            import_rts: v.import_rts.clone(),
+        })
+        .collect();
+    evpn::l3vpn::VpnConfig::with_auto(
+        config.router_id,
+        config.asn,
+        next_hop,
+        srv6.evpn_locator(),
+        &specs,
+        existing,
+    )
+    .map(Some)
 }
 
 /// What the fabric's routes put into this node's kernel, as the kernel task needs it: EVPN
@@ -201,6 +263,12 @@ pub struct FabricImports {
     /// What `macs` puts in the kernel, as seen with the actor's view (no tables): compared to
     /// tell whether the kernel task needs the new table.
     pub macs_signature: dataplane::DesiredState,
+    /// The actor's L3VPN view ([`vpn_view`], tables unresolved): the per-VRF SIDs are
+    /// allocated by the actor and kept across reloads, so the kernel task takes them from
+    /// here rather than from the configuration.
+    pub vpn: Option<evpn::l3vpn::VpnConfig>,
+    /// VPN-IPv4/VPN-IPv6 routes imported into L3VPN VRFs (best paths only).
+    pub l3vpn: Vec<evpn::l3vpn::Imported>,
 }
 
 impl PartialEq for FabricImports {
@@ -210,6 +278,8 @@ impl PartialEq for FabricImports {
             && self.unicast == other.unicast
             && self.vrf_unicast == other.vrf_unicast
             && self.macs_signature == other.macs_signature
+            && self.vpn == other.vpn
+            && self.l3vpn == other.l3vpn
     }
 }
 
@@ -290,42 +360,53 @@ pub fn evpn_imports<'a>(
 }
 
 /// The kernel objects of `imports` for the node layout `layout` (its EVPN view carries the
-/// VRF tables the layout allocated).
+/// VRF tables the layout allocated): EVPN imports, main-table unicast routes, host routes
+/// in the VRF tables, and for L3VPNs the local SID routes (End.DT46/uDT46 per VRF) and the
+/// H.Encaps routes of the imported VPN prefixes.
 pub fn import_objects(layout: &NodeLayout, imports: &FabricImports) -> dataplane::DesiredState {
-    let Some(evpn) = &layout.evpn else {
-        return unicast_objects(imports);
-    };
     let mut f = Fragment {
-        router: evpn::type5::dataplane(evpn, &imports.type5),
-        host: dataplane::DesiredState::new(),
-    };
-    f.merge(Fragment {
-        router: evpn::type3::dataplane(evpn, &imports.type3),
-        host: dataplane::DesiredState::new(),
-    });
-    f.merge(Fragment {
         router: unicast_objects(imports),
         host: dataplane::DesiredState::new(),
-    });
-    f.merge(Fragment {
-        router: imports.macs.dataplane(evpn),
-        host: dataplane::DesiredState::new(),
-    });
+    };
+    if let Some(evpn) = &layout.evpn {
+        for router in [
+            evpn::type5::dataplane(evpn, &imports.type5),
+            evpn::type3::dataplane(evpn, &imports.type3),
+            imports.macs.dataplane(evpn),
+        ] {
+            f.merge(Fragment {
+                router,
+                host: dataplane::DesiredState::new(),
+            });
+        }
+    }
+    if let Some(vpn) = &imports.vpn {
+        let mut vpn = vpn.clone();
+        for v in &mut vpn.vpns {
+            v.table = layout.tables.get(&v.vrf).copied().unwrap_or(0);
+        }
+        // A VRF without a table (not in the layout) gets no routes.
+        vpn.vpns.retain(|v| v.table != 0);
+        f.merge(Fragment {
+            router: evpn::l3vpn::dataplane(&vpn, &imports.l3vpn),
+            host: dataplane::DesiredState::new(),
+        });
+    }
     for (vrf, routes) in &imports.vrf_unicast {
-        let Some(l3) = evpn.l3vnis.iter().find(|l| &l.vrf == vrf) else {
+        let (Some(table), Some(leg)) = (layout.tables.get(vrf), layout.host_legs.get(vrf)) else {
             continue;
         };
         for (prefix, hops) in routes {
             // Host sessions are single hop: the next hop is the host side of the session's
-            // veth, `pe-e-<VNI>` on our side.
+            // veth, `pe-e-<VNI>` / `pe-s-<n>` on our side.
             let hops: Vec<dataplane::NextHop> = hops
                 .iter()
                 .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
-                .map(|ip| dataplane::NextHop::via(*ip, Some(format!("pe-e-{}", l3.vni))))
+                .map(|ip| dataplane::NextHop::via(*ip, Some(leg.clone())))
                 .collect();
             if !hops.is_empty() {
                 f.router.add_route(
-                    dataplane::Route::unicast(l3.table, *prefix, hops)
+                    dataplane::Route::unicast(*table, *prefix, hops)
                         .with_metric(dataplane::ROUTE_METRIC),
                 );
             }

@@ -71,7 +71,7 @@ enum ShowBgp {
         /// ipv4-unicast, ipv6-unicast, ipv4-vpn, ipv6-vpn or l2vpn-evpn.
         #[arg(long, default_value = "ipv4-unicast")]
         afi: String,
-        /// The VRF instance: `default` (the underlay) or an L3VNI's VRF.
+        /// The VRF instance: `default` (the underlay) or an L3VNI's or L3VPN's VRF.
         #[arg(long, default_value = "default")]
         vrf: String,
         /// Only destinations inside this prefix (or containing this address's /32 or /128).

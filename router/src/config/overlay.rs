@@ -1,6 +1,7 @@
 //! The overlay part of the configuration, in OpenPERouter's terms (reference §1.2
-//! `tunnelEndpoint`, §1.5 L3VNI, §1.6 L2VNI): the VTEP CIDRs, the L3VNIs (VRFs with an
-//! optional host session) and the L2VNIs, plus perouterd's `evpn.routeTargetStyle`.
+//! `tunnelEndpoint` and `srv6`, §1.5 L3VNI, §1.6 L2VNI, §1.7 L3VPN): the VTEP CIDRs, the
+//! SRv6 locator, the L3VNIs (VRFs with an optional host session), the L2VNIs and the L3VPNs
+//! (SRv6 VPN VRFs), plus perouterd's `evpn.routeTargetStyle`.
 //!
 //! ```yaml
 //! tunnelEndpoint: { cidrs: [100.65.0.0/24] }   # the node's VTEP is Host(cidr, nodeIndex)
@@ -16,7 +17,20 @@
 //!     routingDomain: { type: L3VNI, l3vni: { name: red } }
 //!     hostMaster: { type: LinuxBridge, linuxBridge: { lifecycle: Managed } }
 //!     gatewayIPs: [192.171.24.1/24]
+//! srv6: { locator: { basePrefix: "fd00:0:32::/48", format: usid-f3216 } }  # node i: fd00:0:32+i::/48
+//! l3vpns:
+//!   - vrf: blue                                # not an L3VNI's VRF (PR #608's rule)
+//!     rdAssignedNumber: 200                    # RD routerID:200, default export RT ASN:200
+//!     importRTs: ["64512:200"]                 # required, exact RTs
+//!     exportRTs: ["64514:200"]                 # optional
+//!     hostSession: { asn: 64514, hostASN: 64516, localCIDR: { ipv4: 192.169.20.0/24 } }
 //! ```
+//!
+//! L3VNIs and L3VPNs coexist on a node when their VRFs differ (upstream PR #608 relaxed
+//! OpenPERouter's node-wide exclusion to this); the `rdAssignedNumber`s share the VNI number
+//! space (reference §1.11). L3VPNs need `srv6` and an IPv6 `tunnelEndpoint` CIDR (the VPN
+//! next hop and the SRv6 source); `isis` is not required: perouterd advertises the locator
+//! over BGP IPv6 unicast instead (`Config::originated`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -47,6 +61,92 @@ pub struct Overlay {
     pub l3vnis: Vec<L3VniConfig>,
     /// L2VNIs, in file order.
     pub l2vnis: Vec<L2VniConfig>,
+    /// `srv6` (the underlay's SRv6 settings), with this node's locator.
+    pub srv6: Option<Srv6Config>,
+    /// L3VPNs (SRv6 VPN VRFs), in file order.
+    pub l3vpns: Vec<L3VpnConfig>,
+}
+
+impl Overlay {
+    /// The VRF names of the L3VNIs and the L3VPNs (each VRF has one instance), file order.
+    pub fn vrf_names(&self) -> Vec<&str> {
+        self.l3vnis
+            .iter()
+            .map(|l| l.vrf.as_str())
+            .chain(self.l3vpns.iter().map(|l| l.vrf.as_str()))
+            .collect()
+    }
+
+    /// The host session of VRF `vrf` (an L3VNI's or an L3VPN's).
+    pub fn vrf_host_session(&self, vrf: &str) -> Option<&HostSession> {
+        self.l3vnis
+            .iter()
+            .find(|l| l.vrf == vrf)
+            .and_then(|l| l.host_session.as_ref())
+            .or_else(|| {
+                self.l3vpns
+                    .iter()
+                    .find(|l| l.vrf == vrf)
+                    .and_then(|l| l.host_session.as_ref())
+            })
+    }
+}
+
+/// The SRv6 locator formats (`srv6.locator.format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LocatorFormat {
+    /// `usid-f3216`: block 32 bits, node 16, function 16 (FRR `behavior usid`).
+    UsidF3216,
+}
+
+/// `srv6`: the SRv6 locator of the node (OpenPERouter's `MAIN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Srv6Config {
+    /// `locator.basePrefix` as written (host bits cleared).
+    pub base_prefix: Ipv6Net,
+    /// `locator.format`.
+    pub format: LocatorFormat,
+    /// This node's locator: `basePrefix` advanced `nodeIndex` times at length 48 (reference
+    /// §2.2: fd00:0:32::/48 → fd00:0:33::/48 for node 1).
+    pub locator: Ipv6Net,
+}
+
+impl Srv6Config {
+    /// The node's locator as the evpn crate describes it.
+    pub fn evpn_locator(&self) -> evpn::l3vpn::Locator {
+        match self.format {
+            LocatorFormat::UsidF3216 => evpn::l3vpn::Locator::usid_f3216(self.locator),
+        }
+    }
+}
+
+/// Length of a usid-f3216 locator (block 32 + node 16).
+pub const LOCATOR_LEN: u8 = 48;
+
+/// This node's locator: `base` (at length 48) advanced `node_index` /48s; `None` past the
+/// end of the address space.
+pub fn node_locator(base: Ipv6Net, node_index: u32) -> Option<Ipv6Net> {
+    let start = u128::from(base.network()) & (u128::MAX << (128 - u32::from(LOCATOR_LEN)));
+    let step = 1u128 << (128 - u32::from(LOCATOR_LEN));
+    let addr = start.checked_add(u128::from(node_index).checked_mul(step)?)?;
+    Ipv6Net::new(std::net::Ipv6Addr::from(addr), LOCATOR_LEN).ok()
+}
+
+/// An L3VPN (reference §1.7): a VRF whose routes travel as SRv6 VPN-IPv4/VPN-IPv6 routes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct L3VpnConfig {
+    /// `vrf`.
+    pub vrf: String,
+    /// `rdAssignedNumber`: RD `routerID:n`, default export RT `asn:n`, veth `pe-s-<n>`.
+    pub rd_assigned_number: u16,
+    /// `hostSession`.
+    pub host_session: Option<HostSession>,
+    /// `exportRTs` (empty: `asn:rdAssignedNumber`).
+    #[serde(skip)]
+    pub export_rts: Vec<AdminValue>,
+    /// `importRTs` (at least one; exact route targets).
+    #[serde(skip)]
+    pub import_rts: Vec<RtMatch>,
 }
 
 fn ser_style<S: serde::Serializer>(s: &RtStyle, ser: S) -> Result<S::Ok, S::Error> {
@@ -177,6 +277,44 @@ pub(super) struct RawL3Vni {
 #[serde(
     deny_unknown_fields,
     rename_all = "camelCase",
+    expecting = "an L3VPN mapping (vrf, rdAssignedNumber, hostSession, exportRTs, importRTs)"
+)]
+pub(super) struct RawL3Vpn {
+    vrf: Option<String>,
+    rd_assigned_number: Option<i64>,
+    host_session: Option<RawHostSession>,
+    #[serde(rename = "exportRTs")]
+    export_rts: Option<Vec<String>>,
+    #[serde(rename = "importRTs")]
+    import_rts: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "an srv6 mapping (locator, encapBehavior)"
+)]
+pub(super) struct RawSrv6 {
+    locator: Option<RawLocator>,
+    encap_behavior: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
+    expecting = "a locator mapping (basePrefix, format)"
+)]
+struct RawLocator {
+    base_prefix: Option<String>,
+    format: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "camelCase",
     expecting = "an L2VNI mapping (vni, vxlanPort, underlayAddressFamily, routingDomain, hostMaster, gatewayIPs)"
 )]
 pub(super) struct RawL2Vni {
@@ -234,6 +372,8 @@ pub(super) struct RawOverlay {
     pub(super) evpn: Option<RawEvpn>,
     pub(super) l3vnis: Option<Vec<RawL3Vni>>,
     pub(super) l2vnis: Option<Vec<RawL2Vni>>,
+    pub(super) srv6: Option<RawSrv6>,
+    pub(super) l3vpns: Option<Vec<RawL3Vpn>>,
 }
 
 /// OpenPERouter's VRF name rule: `^[a-zA-Z][a-zA-Z0-9_-]*$`, 1..=15 bytes.
@@ -437,7 +577,7 @@ pub(super) fn overlay(e: &mut Errors, raw: RawOverlay, node_index: u32) -> Overl
                 (Some("L3VPN"), _, _) => {
                     e.push(
                         format!("{f}.type"),
-                        "L3VPN routing domains are not supported yet (issue 5)",
+                        "L2VNIs in an L3VPN routing domain are not supported yet (issue 5)",
                     );
                     None
                 }
@@ -522,6 +662,84 @@ pub(super) fn overlay(e: &mut Errors, raw: RawOverlay, node_index: u32) -> Overl
         }
     }
 
+    let mut l3vpns = Vec::new();
+    let mut vpn_vrfs = BTreeSet::new();
+    for (i, r) in raw.l3vpns.unwrap_or_default().into_iter().enumerate() {
+        let p = format!("l3vpns[{i}]");
+        let vrf = e
+            .required(&format!("{p}.vrf"), r.vrf, "the VRF name")
+            .and_then(|s| vrf_name(e, &format!("{p}.vrf"), &s));
+        if let Some(v) = &vrf {
+            if vrfs.contains(v) {
+                e.push(
+                    format!("{p}.vrf"),
+                    format!("VRF {v:?} is an L3VNI's VRF; L3VNIs and L3VPNs need different VRFs"),
+                );
+            } else if !vpn_vrfs.insert(v.clone()) {
+                e.push(format!("{p}.vrf"), format!("VRF {v:?} is configured twice"));
+            }
+        }
+        let rd = e
+            .required(
+                &format!("{p}.rdAssignedNumber"),
+                r.rd_assigned_number,
+                "1..=65535",
+            )
+            .and_then(|v| e.int::<u16>(&format!("{p}.rdAssignedNumber"), v, 1, 65535));
+        if let Some(n) = rd {
+            // OpenPERouter: unique across L3VNI, L2VNI and L3VPN numbers (the veth name).
+            claim(e, &format!("{p}.rdAssignedNumber"), u32::from(n));
+        }
+        let host_session = r
+            .host_session
+            .and_then(|hs| host_session(e, &format!("{p}.hostSession"), hs));
+        if let Some(hs) = &host_session {
+            if hs.host_as == super::RemoteAs::Asn(hs.asn) {
+                e.push(
+                    format!("{p}.hostSession.hostASN"),
+                    "must differ from asn (the VRF instance's AS)",
+                );
+            }
+        }
+        let export_rts = rt_list(e, &format!("{p}.exportRTs"), r.export_rts, parse_rt);
+        let import_rts = rt_list(e, &format!("{p}.importRTs"), r.import_rts, |s| {
+            parse_rt(s).map(RtMatch::Exact)
+        });
+        if import_rts.is_empty()
+            && !e
+                .0
+                .iter()
+                .any(|f| f.field.starts_with(&format!("{p}.importRTs")))
+        {
+            e.push(
+                format!("{p}.importRTs"),
+                "at least one route target is required (FRR's rt vpn import has no default)",
+            );
+        }
+        if let (Some(vrf), Some(rd_assigned_number)) = (vrf, rd) {
+            l3vpns.push(L3VpnConfig {
+                vrf,
+                rd_assigned_number,
+                host_session,
+                export_rts,
+                import_rts,
+            });
+        }
+    }
+
+    let srv6 = raw.srv6.and_then(|s| srv6(e, s, node_index));
+    if !l3vpns.is_empty() && srv6.is_none() && !e.0.iter().any(|f| f.field.starts_with("srv6")) {
+        e.push(
+            "srv6",
+            "is required when L3VPNs are configured (the node's SRv6 locator)",
+        );
+    }
+    if (srv6.is_some() || !l3vpns.is_empty()) && te.v6.is_none() {
+        e.push(
+            "tunnelEndpoint.cidrs",
+            "needs an IPv6 CIDR with srv6 or L3VPNs (the VPN next hop and SRv6 source address)",
+        );
+    }
     if (!l3vnis.is_empty() || !l2vnis.is_empty()) && te.v4.is_none() && te.v6.is_none() {
         e.push(
             "tunnelEndpoint",
@@ -533,5 +751,70 @@ pub(super) fn overlay(e: &mut Errors, raw: RawOverlay, node_index: u32) -> Overl
         rt_style,
         l3vnis,
         l2vnis,
+        srv6,
+        l3vpns,
     }
+}
+
+/// Validates `srv6`: `locator.basePrefix` (an IPv6 prefix of length 48 at most), `format`
+/// `usid-f3216`, `encapBehavior` `H.Encaps` (the default; `H.Encaps.Red` is refused: the
+/// kernel's `seg6 mode encap.red` is not modelled).
+fn srv6(e: &mut Errors, raw: RawSrv6, node_index: u32) -> Option<Srv6Config> {
+    match raw.encap_behavior.as_deref() {
+        None | Some("H.Encaps") => {}
+        Some("H.Encaps.Red") => e.push("srv6.encapBehavior", "H.Encaps.Red is not supported"),
+        Some(other) => e.push(
+            "srv6.encapBehavior",
+            format!("{other:?} is not one of H.Encaps, H.Encaps.Red"),
+        ),
+    }
+    let loc = e.required("srv6.locator", raw.locator, "{basePrefix, format}")?;
+    let format = match e
+        .required("srv6.locator.format", loc.format, "usid-f3216")?
+        .as_str()
+    {
+        "usid-f3216" => LocatorFormat::UsidF3216,
+        other => {
+            e.push(
+                "srv6.locator.format",
+                format!("{other:?} is not a supported format (usid-f3216)"),
+            );
+            return None;
+        }
+    };
+    let text = e.required("srv6.locator.basePrefix", loc.base_prefix, "an IPv6 prefix")?;
+    let base = match text.parse::<IpNet>() {
+        Ok(IpNet::V6(n)) if n.prefix_len() <= LOCATOR_LEN => n.trunc(),
+        Ok(IpNet::V6(_)) => {
+            e.push(
+                "srv6.locator.basePrefix",
+                format!("{text:?} is longer than /{LOCATOR_LEN} (block 32 + node 16)"),
+            );
+            return None;
+        }
+        _ => {
+            e.push(
+                "srv6.locator.basePrefix",
+                format!("{text:?} is not an IPv6 prefix"),
+            );
+            return None;
+        }
+    };
+    let Some(locator) = node_locator(base, node_index) else {
+        e.push(
+            "srv6.locator.basePrefix",
+            format!("node index {node_index} runs past the end of the IPv6 space"),
+        );
+        return None;
+    };
+    let cfg = Srv6Config {
+        base_prefix: base,
+        format,
+        locator,
+    };
+    if let Err(err) = cfg.evpn_locator().validate() {
+        e.push("srv6.locator", err.to_string());
+        return None;
+    }
+    Some(cfg)
 }

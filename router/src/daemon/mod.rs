@@ -425,8 +425,13 @@ struct Actor {
     evpn: Option<evpn::config::EvpnConfig>,
     /// EVPN routes originated now (`overlay::evpn_exports`), by destination.
     evpn_originated: BTreeMap<rib::Dest, (bgp::wire::PathAttributes, bgp::wire::NextHop)>,
-    /// The VRF instances of the L3VNIs, by VRF name.
+    /// The VRF instances of the L3VNIs and L3VPNs, by VRF name.
     vrfs: BTreeMap<String, vrf::VrfInstance>,
+    /// The node's L3VPN view (`overlay::vpn_view`), computed once per configuration.
+    vpn: Option<evpn::l3vpn::VpnConfig>,
+    /// The per-VRF SRv6 SID functions in use, fed back to `overlay::vpn_view` so SIDs stay
+    /// stable across reloads.
+    vpn_functions: BTreeMap<String, u32>,
     /// A kernel snapshot waiting for the EVPN view (`resync_macs`).
     kernel_snapshot: Option<Vec<dataplane::watch::DataplaneEvent>>,
 }
@@ -626,6 +631,8 @@ impl Actor {
             evpn: None,
             evpn_originated: BTreeMap::new(),
             vrfs: BTreeMap::new(),
+            vpn: None,
+            vpn_functions: BTreeMap::new(),
             kernel_snapshot: None,
         }
     }
@@ -654,6 +661,7 @@ impl Actor {
     /// subnets, type-3 per L2VNI) and withdraws those the configuration no longer asks for.
     fn sync_evpn(&mut self) {
         self.evpn = crate::overlay::evpn_view(&self.config);
+        self.update_vpn_view();
         let exports = match &self.evpn {
             Some(evpn) => crate::overlay::evpn_exports(evpn),
             None => Vec::new(),
@@ -900,6 +908,7 @@ impl Actor {
                 type2 = imports.macs_signature.fdb.len(),
                 type5 = imports.type5.len(),
                 type3 = imports.type3.len(),
+                l3vpn = imports.l3vpn.len(),
                 unicast = imports.unicast.len(),
                 vrf_unicast = imports
                     .vrf_unicast
@@ -916,12 +925,13 @@ impl Actor {
         }
     }
 
-    /// What the default RIB's selected paths import now: EVPN type-5 into the VRF instances
-    /// (and their kernel routes), type-3 flood lists, type-2 MACs (following `changed`), and
-    /// the unicast routes of the main table.
+    /// What the default RIB's selected paths import now: EVPN type-5 and SRv6 VPN routes
+    /// into the VRF instances (and their kernel routes), type-3 flood lists, type-2 MACs
+    /// (following `changed`), and the unicast routes of the main table.
     fn fabric_imports(&mut self, changed: &[rib::Dest]) -> crate::overlay::FabricImports {
         let mut imports = crate::overlay::FabricImports::default();
         let mut ignored = 0;
+        let mut vrf_paths: Vec<vrf::VrfImport> = Vec::new();
         // Taken out for the duration: the MAC table below is changed while it is read.
         if let Some(cfg) = self.evpn.take() {
             let paths = self
@@ -934,10 +944,13 @@ impl Actor {
                 });
             let type5_paths;
             (imports, type5_paths, ignored) = crate::overlay::evpn_imports(&cfg, paths);
-            let owned: Vec<(evpn::type5::Imported, bgp::wire::PathAttributes)> = type5_paths
-                .into_iter()
-                .map(|(i, a)| (i, a.clone()))
-                .collect();
+            vrf_paths.extend(type5_paths.into_iter().map(|(i, a)| {
+                let key = vrf::ImportKey::Type5 {
+                    prefix: i.prefix,
+                    vtep: i.vtep,
+                };
+                (i.vrf, key, a.clone())
+            }));
             // Type-2: the MAC table follows the changed destinations (best path or gone).
             for dest in changed.iter().filter(|d| d.family() == Family::L2vpnEvpn) {
                 let rib::Dest::L2vpnEvpn {
@@ -966,8 +979,13 @@ impl Actor {
                 imports.macs = self.macs.clone();
             }
             self.evpn = Some(cfg);
-            self.sync_vrf_imports(&owned);
         }
+        let (vpn_paths, vpn_best, vpn_ignored) = self.vpn_imports();
+        vrf_paths.extend(vpn_paths);
+        ignored = ignored.saturating_add(vpn_ignored);
+        imports.vpn = self.vpn.clone();
+        imports.l3vpn = vpn_best;
+        self.sync_vrf_imports(&vrf_paths);
         if self.kernel.is_some() {
             for family in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
                 for (dest, e) in self.rib.table(family) {

@@ -1,11 +1,20 @@
-//! VRF instances: one RIB per L3VNI VRF (OpenPERouter's `router bgp <asn> vrf <vrf>`), where
-//! the VRF's host session lives, and the translation between it and the EVPN table:
+//! VRF instances: one RIB per L3VNI or L3VPN VRF (OpenPERouter's `router bgp <asn> vrf
+//! <vrf>`), where the VRF's host session lives, and the translation between it and the EVPN
+//! or VPN tables of the default RIB:
 //!
 //! ```text
-//!  host session ──routes──> VRF RIB ──best paths not imported──> type-5 in the default RIB
-//!  type-5 best paths (RT match) ──insert_local(weight 0)──> VRF RIB ──> host (next hop self)
+//!  host session ──routes──> VRF RIB ──best paths not imported──> type-5 (L3VNI) or
+//!                                                                VPN-IPv4/IPv6 (L3VPN) in the default RIB
+//!  type-5 / VPN selected paths (RT match) ──insert_local(weight 0)──> VRF RIB ──> host (next hop self)
 //!  VRF RIB best paths from the host ──> kernel: routes in the VRF table via the host
 //! ```
+//!
+//! An L3VPN VRF exports as FRR's `export vpn` with `sid vpn per-vrf export auto` does
+//! (`evpn::l3vpn::export`: RD `routerID:rdAssignedNumber`, the export RTs, the VRF's SRv6 SID
+//! in a Prefix-SID attribute, our IPv6 VTEP as next hop) and imports as `import vpn`
+//! (`evpn::l3vpn::import`: RT match, SRv6 service SID decoded). The per-VRF SID functions
+//! are allocated by the actor and fed back on every reload, so SIDs stay put while the
+//! daemon runs.
 //!
 //! The VRF originates its `network`s (host-side addresses, L2VNI gateway subnets) as path 0
 //! of [`rib::LOCAL`]; imported type-5 routes are other [`rib::LOCAL`] paths (one per prefix and
@@ -19,7 +28,7 @@ use std::time::Duration;
 
 use bgp::rib::{self, Dest, Rib, RibConfig};
 use bgp::transport::Listener;
-use bgp::wire::{NextHop, PathAttributes};
+use bgp::wire::{Family, NextHop, PathAttributes, RouteDistinguisher};
 use ipnet::IpNet;
 use tokio::sync::mpsc;
 
@@ -36,12 +45,13 @@ pub(super) struct VrfInstance {
     pub(super) rib: Rib,
     /// The prefixes originated now (`Config::vrf_networks`).
     networks: Vec<IpNet>,
-    /// Type-5 routes imported now: (prefix, remote VTEP) → local path id and attributes.
-    imports: BTreeMap<(IpNet, IpAddr), (u32, PathAttributes)>,
+    /// Type-5 and VPN routes imported now → local path id and attributes.
+    imports: BTreeMap<ImportKey, (u32, PathAttributes)>,
     next_path_id: u32,
-    /// Type-5 routes originated from this VRF's best paths, by prefix: the EVPN destination
-    /// and what it was originated with.
-    exported: BTreeMap<IpNet, (Dest, PathAttributes, NextHop)>,
+    /// Type-5 or VPN routes originated from this VRF's best paths, by prefix: the route in
+    /// the default RIB (its label too: a VPN route's SID function travels there) and what it
+    /// was originated with.
+    exported: BTreeMap<IpNet, (rib::Nlri, PathAttributes, NextHop)>,
     /// Routes for the VRF's kernel table: host-learned best paths, prefix → next hops.
     pub(super) kernel: BTreeMap<IpNet, Vec<IpAddr>>,
     /// The listener task bound to the VRF device.
@@ -72,7 +82,42 @@ impl VrfInstance {
     }
 }
 
-/// The attributes a type-5 route keeps when it is imported into a VRF: what a host needs to
+/// What tells one imported path of a VRF from another: a type-5 route per prefix and remote
+/// VTEP; a VPN route per prefix, next hop and RD (a PE may announce a prefix under several
+/// RDs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum ImportKey {
+    /// An EVPN type-5 route.
+    Type5 {
+        /// The prefix.
+        prefix: IpNet,
+        /// The remote VTEP.
+        vtep: IpAddr,
+    },
+    /// A VPN-IPv4/VPN-IPv6 route.
+    Vpn {
+        /// The prefix.
+        prefix: IpNet,
+        /// The remote PE (MP_REACH next hop).
+        next_hop: IpAddr,
+        /// The route distinguisher.
+        rd: RouteDistinguisher,
+    },
+}
+
+impl ImportKey {
+    fn prefix(&self) -> IpNet {
+        match self {
+            ImportKey::Type5 { prefix, .. } | ImportKey::Vpn { prefix, .. } => *prefix,
+        }
+    }
+}
+
+/// A path to import into a VRF instance: the VRF, the path's key and the attributes of the
+/// default-RIB path it comes from.
+pub(super) type VrfImport = (String, ImportKey, PathAttributes);
+
+/// The attributes a type-5 or VPN route keeps when it is imported into a VRF: what a host needs to
 /// see (origin, AS path, MED, communities); the EVPN extended communities stay behind.
 pub(super) fn imported_attributes(a: &PathAttributes) -> PathAttributes {
     PathAttributes {
@@ -118,18 +163,20 @@ impl Actor {
     /// Whether the default RIB must record changed destinations: the kernel task or a VRF
     /// instance follows them.
     pub(super) fn wants_changes(&self) -> bool {
-        self.kernel.is_some() || !self.config.overlay.l3vnis.is_empty()
+        self.kernel.is_some()
+            || !self.config.overlay.l3vnis.is_empty()
+            || !self.config.overlay.l3vpns.is_empty()
     }
 
-    /// Creates the VRF instances of the configuration's L3VNIs that do not exist yet (with
-    /// their listeners).
+    /// Creates the VRF instances of the configuration's L3VNIs and L3VPNs that do not exist
+    /// yet (with their listeners).
     pub(super) fn ensure_vrfs(&mut self) {
         let names: Vec<String> = self
             .config
             .overlay
-            .l3vnis
-            .iter()
-            .map(|l| l.vrf.clone())
+            .vrf_names()
+            .into_iter()
+            .map(String::from)
             .collect();
         for name in names {
             if self.vrfs.contains_key(&name) {
@@ -148,16 +195,11 @@ impl Actor {
         }
     }
 
-    /// Removes the VRF instances whose L3VNI left the configuration, withdrawing the type-5
-    /// routes they exported. Their peers are gone already (the neighbour diff runs first).
+    /// Removes the VRF instances whose L3VNI or L3VPN left the configuration, withdrawing the
+    /// type-5 or VPN routes they exported. Their peers are gone already (the neighbour diff
+    /// runs first).
     pub(super) fn prune_vrfs(&mut self) {
-        let wanted: BTreeSet<&str> = self
-            .config
-            .overlay
-            .l3vnis
-            .iter()
-            .map(|l| l.vrf.as_str())
-            .collect();
+        let wanted: BTreeSet<&str> = self.config.overlay.vrf_names().into_iter().collect();
         let gone: Vec<String> = self
             .vrfs
             .keys()
@@ -166,8 +208,8 @@ impl Actor {
             .collect();
         for name in gone {
             if let Some(inst) = self.vrfs.remove(&name) {
-                for (dest, _, _) in inst.exported.values() {
-                    self.rib.withdraw_local(*dest);
+                for (route, _, _) in inst.exported.values() {
+                    self.rib.withdraw_local(route.dest());
                 }
                 tracing::info!(vrf = %name, "vrf instance removed");
             }
@@ -209,21 +251,21 @@ impl Actor {
         }
     }
 
-    /// Puts the type-5 routes the default RIB selected into the VRF instances: `paths` are
-    /// the imports with the attributes of their EVPN path. Only differences touch the VRF
-    /// RIBs.
-    pub(super) fn sync_vrf_imports(&mut self, paths: &[(evpn::type5::Imported, PathAttributes)]) {
-        let mut wanted: BTreeMap<&str, BTreeMap<(IpNet, IpAddr), PathAttributes>> = BTreeMap::new();
-        for (imp, attrs) in paths {
+    /// Puts the type-5 and VPN routes the default RIB selected into the VRF instances:
+    /// `paths` are the imports with the attributes of their default-RIB path. Only
+    /// differences touch the VRF RIBs.
+    pub(super) fn sync_vrf_imports(&mut self, paths: &[VrfImport]) {
+        let mut wanted: BTreeMap<&str, BTreeMap<ImportKey, PathAttributes>> = BTreeMap::new();
+        for (vrf, key, attrs) in paths {
             wanted
-                .entry(imp.vrf.as_str())
+                .entry(vrf.as_str())
                 .or_default()
-                .insert((imp.prefix, imp.vtep), imported_attributes(attrs));
+                .insert(*key, imported_attributes(attrs));
         }
         let empty = BTreeMap::new();
         for (name, inst) in &mut self.vrfs {
             let want = wanted.get(name.as_str()).unwrap_or(&empty);
-            let gone: Vec<(IpNet, IpAddr)> = inst
+            let gone: Vec<ImportKey> = inst
                 .imports
                 .keys()
                 .filter(|k| !want.contains_key(k))
@@ -231,7 +273,8 @@ impl Actor {
                 .collect();
             for key in gone {
                 if let Some((id, _)) = inst.imports.remove(&key) {
-                    inst.rib.remove_local(originated_nlri(key.0).dest(), id);
+                    inst.rib
+                        .remove_local(originated_nlri(key.prefix()).dest(), id);
                 }
             }
             for (key, attrs) in want {
@@ -244,11 +287,92 @@ impl Actor {
                         id
                     }
                 };
-                inst.rib
-                    .insert_local(id, 0, originated_nlri(key.0), attrs.clone(), NextHop::None);
+                inst.rib.insert_local(
+                    id,
+                    0,
+                    originated_nlri(key.prefix()),
+                    attrs.clone(),
+                    NextHop::None,
+                );
                 inst.imports.insert(*key, (id, attrs.clone()));
             }
         }
+    }
+
+    /// Recomputes the L3VPN view ([`crate::overlay::vpn_view`]) with the per-VRF SID
+    /// functions in use kept, and remembers the functions for the next time.
+    pub(super) fn update_vpn_view(&mut self) {
+        match crate::overlay::vpn_view(&self.config, &self.vpn_functions) {
+            Ok(v) => {
+                if let Some(v) = &v {
+                    self.vpn_functions = v.functions();
+                    for vpn in &v.vpns {
+                        tracing::debug!(vrf = %vpn.vrf, sid = %vpn.sid, rd = %vpn.rd, "l3vpn sid");
+                    }
+                }
+                self.vpn = v;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no SRv6 SIDs for the L3VPNs: their routes are not exported");
+                self.vpn = None;
+            }
+        }
+    }
+
+    /// The VPN paths the default RIB selected, imported into the L3VPN VRFs: every selected
+    /// path for the VRF instances (ECMP), and the best paths' imports for the kernel. Our own
+    /// routes and routes failing `evpn::l3vpn::import`'s checks are left out (counted in the
+    /// third value).
+    pub(super) fn vpn_imports(&self) -> (Vec<VrfImport>, Vec<evpn::l3vpn::Imported>, usize) {
+        let mut paths = Vec::new();
+        let mut best = Vec::new();
+        let mut ignored = 0usize;
+        let Some(vpn) = &self.vpn else {
+            return (paths, best, ignored);
+        };
+        for family in [Family::Ipv4Vpn, Family::Ipv6Vpn] {
+            for (_, e) in self.rib.table(family) {
+                for (n, i) in e.selected.iter().enumerate() {
+                    let Some(p) = e.paths.get(*i) else {
+                        continue;
+                    };
+                    if p.source.peer == rib::LOCAL {
+                        continue;
+                    }
+                    let route = match &p.nlri {
+                        rib::Nlri::Ipv4Vpn(r) => evpn::l3vpn::VpnRoute::V4(r.clone()),
+                        rib::Nlri::Ipv6Vpn(r) => evpn::l3vpn::VpnRoute::V6(r.clone()),
+                        _ => continue,
+                    };
+                    let Some(nh) = evpn::l3vpn::next_hop_address(&p.attrs.next_hop) else {
+                        ignored = ignored.saturating_add(1);
+                        continue;
+                    };
+                    match evpn::l3vpn::import(vpn, &route, &p.attrs.attrs, nh) {
+                        Ok(v) => {
+                            for imp in v {
+                                let key = ImportKey::Vpn {
+                                    prefix: imp.prefix,
+                                    next_hop: imp.next_hop,
+                                    rd: imp.rd,
+                                };
+                                paths.push((imp.vrf.clone(), key, p.attrs.attrs.clone()));
+                                if n == 0 {
+                                    best.push(imp);
+                                }
+                            }
+                        }
+                        Err(why) => {
+                            tracing::debug!(route = %route, reason = ?why, "vpn route not imported");
+                            ignored = ignored.saturating_add(1);
+                        }
+                    }
+                }
+            }
+        }
+        best.sort();
+        best.dedup();
+        (paths, best, ignored)
     }
 
     /// Follows the VRF RIBs' changed destinations: exports and withdraws type-5 routes, and
@@ -310,16 +434,19 @@ impl Actor {
         changed
     }
 
-    /// Exports the best paths of `dests` in VRF `name` as type-5 routes into the default RIB
-    /// (or withdraws them): a best path originated by the VRF or learned from its host session
-    /// is exported; an imported one, or none, is not.
+    /// Exports the best paths of `dests` in VRF `name` into the default RIB (or withdraws
+    /// them): as type-5 routes for an L3VNI, as VPN-IPv4/VPN-IPv6 routes for an L3VPN. A best
+    /// path originated by the VRF or learned from its host session is exported; an imported
+    /// one, or none, is not.
     fn vrf_exports(&mut self, name: &str, dests: Vec<Dest>) {
-        let Some(evpn) = self.evpn.as_ref() else {
+        let l3vni = self
+            .evpn
+            .as_ref()
+            .and_then(|e| Some((e, e.l3vnis.iter().find(|l| l.vrf == name)?)));
+        let l3vpn = self.vpn.as_ref().and_then(|v| Some((v, v.vpn(name)?)));
+        if l3vni.is_none() && l3vpn.is_none() {
             return;
-        };
-        let Some(l3) = evpn.l3vnis.iter().find(|l| l.vrf == name) else {
-            return;
-        };
+        }
         let Some(inst) = self.vrfs.get_mut(name) else {
             return;
         };
@@ -329,37 +456,58 @@ impl Actor {
                 Dest::Ipv6Unicast { prefix } => IpNet::V6(prefix),
                 _ => continue,
             };
-            let wanted = inst.rib.get(&dest).and_then(|e| e.best()).and_then(|b| {
+            // `Some(None)`: the VRF's own route; `Some(Some(attrs))`: learned from the host.
+            let source = inst.rib.get(&dest).and_then(|e| e.best()).and_then(|b| {
                 match (b.source.peer, b.path_id) {
-                    (rib::LOCAL, 0) => Some(crate::overlay::vrf_type5(evpn, l3, prefix, None)),
+                    (rib::LOCAL, 0) => Some(None),
                     (rib::LOCAL, _) => None,
-                    _ => Some(crate::overlay::vrf_type5(
-                        evpn,
-                        l3,
-                        prefix,
-                        Some(&b.attrs.attrs),
-                    )),
+                    _ => Some(Some(&b.attrs.attrs)),
                 }
             });
+            let wanted: Option<(rib::Nlri, PathAttributes, NextHop)> = match source {
+                None => None,
+                Some(base) => {
+                    if let Some((evpn, l3)) = l3vni {
+                        let e = crate::overlay::vrf_type5(evpn, l3, prefix, base);
+                        Some((rib::Nlri::L2vpnEvpn(e.route), e.attrs, e.next_hop))
+                    } else if let Some((cfg, vpn)) = l3vpn {
+                        let base = base.map(imported_attributes).unwrap_or_default();
+                        match evpn::l3vpn::export(cfg, vpn, prefix, &base) {
+                            Ok(e) => {
+                                let nlri = match e.route {
+                                    evpn::l3vpn::VpnRoute::V4(n) => rib::Nlri::Ipv4Vpn(n),
+                                    evpn::l3vpn::VpnRoute::V6(n) => rib::Nlri::Ipv6Vpn(n),
+                                };
+                                Some((nlri, e.attrs, e.next_hop))
+                            }
+                            Err(err) => {
+                                tracing::warn!(vrf = %name, %prefix, error = %err, "vpn route not exported");
+                                None
+                            }
+                        }
+                    } else {
+                        None
+                    }
+                }
+            };
             match wanted {
-                Some(e) => {
-                    let route = rib::Nlri::L2vpnEvpn(e.route);
-                    let evpn_dest = route.dest();
-                    let now = (evpn_dest, e.attrs.clone(), e.next_hop);
+                Some((route, attrs, next_hop)) => {
+                    let out_dest = route.dest();
+                    let now = (route.clone(), attrs.clone(), next_hop);
                     if inst.exported.get(&prefix) == Some(&now) {
                         continue;
                     }
                     if let Some((old, _, _)) = inst.exported.get(&prefix) {
-                        if *old != evpn_dest {
-                            self.rib.withdraw_local(*old);
+                        if old.dest() != out_dest {
+                            self.rib.withdraw_local(old.dest());
                         }
                     }
-                    self.rib.originate(route, e.attrs, e.next_hop);
+                    self.rib.originate(route, attrs, next_hop);
                     inst.exported.insert(prefix, now);
                 }
                 None => {
                     if let Some((old, _, _)) = inst.exported.remove(&prefix) {
-                        self.rib.withdraw_local(old);
+                        self.rib.withdraw_local(old.dest());
                     }
                 }
             }
