@@ -5,13 +5,15 @@
 #     VRF red session v4+v6,        VTEP 100.65.0.0      └─ ToR (FRR ──┘   VTEP 100.65.0.1        VRF red session v4+v6
 #     passthrough session                                  bgpd+zebra,
 #                                   GoBGP (AS 64999) ───── AS 64512) + direct EVPN session with node-a
+#                    leaf (FRR+zebra, AS 64520, kernel VRF red) ──┘── hostA_red 192.168.20.2
 #
 # It runs in a VM because this kernel has no VRF device: vm/run.sh boots Debian's kernel under
 # qemu with the host's root over 9p, and vm/tests/evpn-fabric.sh builds the topology there with
 # network namespaces. What it shows, each step checked with FRR's, GoBGP's and the kernel's own
 # views: host routes become type-5 routes and back (L3VNI red, IPv4 and IPv6), the host-learned
 # routes and the imported ones are in the VRF tables, pings cross between the hosts' service
-# addresses; a stretched L2VNI (type-3 flood lists, type-2 MACs) carries a ping in one subnet;
+# addresses and to a host behind an FRR leaf (FRR's own EVPN and VXLAN dataplane, with a real
+# VRF); a stretched L2VNI (type-3 flood lists, type-2 MACs) carries a ping in one subnet;
 # the L3Passthrough session reaches the underlay; GoBGP's label-0/no-router-MAC type-5 is
 # treated as withdrawn as FRR does; a node leaving withdraws its routes. It ends with a summary
 # of sessions, routes and pings, then PASS or FAIL.

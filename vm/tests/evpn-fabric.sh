@@ -25,6 +25,9 @@
 # GoBGP (AS 64999) behind the ToR injects type-5 routes, and also peers with node-a directly
 # (multihop): a complete type-5 is installed in VRF red; its default shape (no router MAC,
 # label 0) is not, by perouterd's own rule (the ToR drops it too).
+# An FRR leaf (AS 64520, bgpd + zebra, kernel VRF red with br100/vni100, hostA_red behind
+# it) is FRR's own EVPN: it installs our type-5 routes (router MAC, VNI, `show evpn rmac vni
+# 100`), we install its type-5, and host-a pings hostA_red through both VXLAN dataplanes.
 # Pings: host-a -> host-b service address (four translations), host-a -> host-b over IPv4
 # and IPv6 with routes learned over BGP only, the L2VNI, and host-a's passthrough address ->
 # GoBGP's underlay address. The end prints a summary of sessions, routes and pings, then
@@ -60,17 +63,23 @@ netns add node-b
 netns add host-a
 netns add host-b
 netns add gob
+netns add leaf
+netns add leafhost
 link add ta netns tor type veth peer name ul netns node-a
 link add tb netns tor type veth peer name ul netns node-b
 link add tg netns tor type veth peer name ul netns gob
+link add tl netns tor type veth peer name ul netns leaf
+link add lh netns leaf type veth peer name eth0 netns leafhost
 EOF
-for ns in tor node-a node-b host-a host-b gob; do
+for ns in tor node-a node-b host-a host-b gob leaf leafhost; do
     ip netns exec "$ns" sh -c 'ip link set lo up; echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'
 done
 ip -n tor -batch - <<EOF
 addr add 192.168.11.2/24 dev ta
 addr add 192.168.12.2/24 dev tb
 addr add 192.168.13.2/24 dev tg
+addr add 192.168.14.2/24 dev tl
+link set tl up
 link set ta up
 link set tb up
 link set tg up
@@ -80,6 +89,32 @@ ip -n node-a addr add 192.168.11.3/24 dev ul; ip -n node-a link set ul up
 ip -n node-b addr add 192.168.12.3/24 dev ul; ip -n node-b link set ul up
 ip -n gob addr add 192.168.13.3/24 dev ul; ip -n gob link set ul up
 ip -n gob route add default via 192.168.13.2
+# The leaf: FRR's own EVPN with a kernel VRF (OpenPERouter's e2e leaf): VRF red (table 1100),
+# br100 (its MAC is the router MAC FRR advertises), vni100 from VTEP 100.64.0.20, and
+# hostA_red (192.168.20.2) behind it in VRF red.
+ip -n leaf -batch - <<EOF
+addr add 192.168.14.3/24 dev ul
+link set ul up
+addr add 100.64.0.20/32 dev lo
+link add red type vrf table 1100
+link set red up
+link add br100 type bridge
+link set br100 address 02:00:00:00:20:20 master red addrgenmode none
+link set br100 up
+link add vni100 type vxlan id 100 local 100.64.0.20 dstport 4789 nolearning
+link set vni100 master br100 addrgenmode none
+link set vni100 type bridge_slave neigh_suppress on learning off
+link set vni100 up
+link set lh master red
+addr add 192.168.20.1/24 dev lh
+link set lh up
+EOF
+ip netns exec leaf sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+ip -n leafhost -batch - <<EOF
+addr add 192.168.20.2/24 dev eth0
+link set eth0 up
+route add default via 192.168.20.1
+EOF
 
 # The ToR: FRR with zebra (it installs the VTEP routes it learns, and forwards VXLAN).
 mkdir -p "$TORDIR"; chmod 777 "$TORDIR"
@@ -93,6 +128,8 @@ router bgp 64512
  neighbor 192.168.11.3 remote-as 64514
  neighbor 192.168.12.3 remote-as 64514
  neighbor 192.168.13.3 remote-as 64999
+ neighbor 192.168.14.3 remote-as 64520
+ neighbor 192.168.14.3 timers 3 9
  neighbor 192.168.11.3 timers 3 9
  neighbor 192.168.12.3 timers 3 9
  neighbor 192.168.13.3 timers 3 9
@@ -103,6 +140,7 @@ router bgp 64512
   neighbor 192.168.11.3 activate
   neighbor 192.168.12.3 activate
   neighbor 192.168.13.3 activate
+  neighbor 192.168.14.3 activate
  exit-address-family
 EOF
 echo "hostname zebra" > "$TORDIR/zebra.conf"
@@ -113,6 +151,48 @@ for _ in $(seq 50); do [ -S "$TORDIR/zserv.api" ] && break; sleep 0.2; done
 [ -S "$TORDIR/zserv.api" ] || fail "zebra did not start"
 ip netns exec tor /usr/lib/frr/bgpd -S -P 0 -z "$TORDIR/zserv.api" --vty_socket "$TORDIR" \
     -i "$TORDIR/bgpd.pid" -f "$TORDIR/bgpd.conf" > "$TORDIR/bgpd.out" 2>&1 &
+
+# The leaf's FRR (bgpd + zebra): L3VNI red with `advertise ipv4 unicast`, connected routes of
+# VRF red redistributed, our RT imported (as OpenPERouter's e2e leaf template does).
+LEAFDIR=/tmp/frr-leaf
+vtysh_leaf() { vtysh --vty_socket "$LEAFDIR" -c "$1"; }
+mkdir -p "$LEAFDIR"; chmod 777 "$LEAFDIR"
+cat > "$LEAFDIR/bgpd.conf" <<EOF
+frr defaults datacenter
+hostname leaf
+log file $LEAFDIR/bgpd.log
+router bgp 64520
+ bgp router-id 10.0.0.20
+ no bgp ebgp-requires-policy
+ neighbor 192.168.14.2 remote-as 64512
+ neighbor 192.168.14.2 timers 3 9
+ address-family ipv4 unicast
+  network 100.64.0.20/32
+ exit-address-family
+ address-family l2vpn evpn
+  neighbor 192.168.14.2 activate
+  advertise-all-vni
+ exit-address-family
+router bgp 64520 vrf red
+ bgp router-id 10.0.0.20
+ no bgp ebgp-requires-policy
+ address-family ipv4 unicast
+  redistribute connected
+ exit-address-family
+ address-family l2vpn evpn
+  advertise ipv4 unicast
+  route-target import 64514:100
+ exit-address-family
+EOF
+# The VRF <-> L3VNI binding is zebra's (in an integrated frr.conf it lands there too).
+printf 'hostname zebra\nvrf red\n vni 100\nexit-vrf\n' > "$LEAFDIR/zebra.conf"
+ip netns exec leaf /usr/lib/frr/zebra -u frr -g frr -P 0 -f "$LEAFDIR/zebra.conf" \
+    -i "$LEAFDIR/zebra.pid" -z "$LEAFDIR/zserv.api" --vty_socket "$LEAFDIR" \
+    --log "file:$LEAFDIR/zebra.log" > "$LEAFDIR/zebra.out" 2>&1 &
+for _ in $(seq 50); do [ -S "$LEAFDIR/zserv.api" ] && break; sleep 0.2; done
+[ -S "$LEAFDIR/zserv.api" ] || fail "the leaf's zebra did not start"
+ip netns exec leaf /usr/lib/frr/bgpd -S -P 0 -z "$LEAFDIR/zserv.api" --vty_socket "$LEAFDIR" \
+    -i "$LEAFDIR/bgpd.pid" -f "$LEAFDIR/bgpd.conf" > "$LEAFDIR/bgpd.out" 2>&1 &
 
 node_config() { # INDEX ROUTER_ID PEER HOST_ASN
     cat <<EOF
@@ -479,6 +559,37 @@ EOF
 else
     fail "gobgpd not found on the host (apt-get install gobgpd)"
 fi
+
+# The FRR leaf (real VRF, its own zebra EVPN): it installs our type-5 routes with our router
+# MAC and VNI, we install its type-5 (its VRF's connected subnet), and hostA_red behind it
+# talks to host-a's service address.
+for _ in $(seq 40); do
+    lr=$(vtysh_leaf "show bgp vrf red ipv4 json" 2>/dev/null || true)
+    na=$(ip -n node-a route show vrf red 192.168.20.0/24 2>/dev/null || true)
+    jq -e '.routes["10.201.0.1/32"] and .routes["192.169.10.2/32"]' <<<"$lr" >/dev/null 2>&1 && [ -n "$na" ] && break
+    sleep 1
+done
+jq -e '.routes["10.201.0.1/32"]' <<<"$lr" >/dev/null 2>&1 || { vtysh_leaf "show bgp l2vpn evpn" >&2 || true; fail "the FRR leaf did not import host-a's 10.201.0.1/32 into VRF red"; }
+rmacs=$(vtysh_leaf "show evpn rmac vni 100 json")
+jq -e '.[] | objects | select(.routerMac == "02:00:64:41:00:00" and .vtepIp == "100.65.0.0")' <<<"$rmacs" >/dev/null \
+    || fail "the FRR leaf has no router MAC 02:00:64:41:00:00 for VTEP 100.65.0.0 in VNI 100: $rmacs"
+vni=$(vtysh_leaf "show evpn vni 100 json")
+jq -e '.type == "L3" and ((.vrf // .tenantVrf) == "red")' <<<"$vni" >/dev/null || fail "the leaf's VNI 100 is not the L3VNI of red: $vni"
+lk=$(ip -n leaf route show vrf red 10.201.0.1)
+grep -q "via 100.65.0.0 dev br100 .*onlink" <<<"$lk" || fail "the leaf's zebra did not install 10.201.0.1 via our VTEP: '$lk'"
+echo "ok: the FRR leaf (zebra, kernel VRF red) imported our type-5 routes: router MAC 02:00:64:41:00:00 for VTEP 100.65.0.0 in L3VNI 100, 10.201.0.1 via 100.65.0.0 onlink"
+grep -q "via 100.64.0.20 dev br-pe-100 proto 250 .*onlink" <<<"$na" || fail "node-a did not install the leaf's 192.168.20.0/24: '$na'"
+ln=$(ip -n node-a neigh show dev br-pe-100 100.64.0.20)
+grep -q "lladdr 02:00:00:00:20:20" <<<"$ln" || fail "node-a has no VTEP -> router MAC neighbour for the leaf: '$ln'"
+echo "ok: node-a installed the FRR leaf's type-5 192.168.20.0/24 via VTEP 100.64.0.20 (router MAC 02:00:00:00:20:20)"
+for _ in $(seq 20); do
+    ip -n host-a route show 192.168.20.0/24 | grep -q "proto bgp" && break
+    sleep 1
+done
+ip netns exec host-a ping -c 3 -i 0.3 -W 2 -I 10.201.0.1 192.168.20.2 >/dev/null \
+    || fail "host-a 10.201.0.1 cannot ping hostA_red 192.168.20.2 behind the FRR leaf"
+PINGS+=("L3VNI red  IPv4  host-a 10.201.0.1 -> hostA_red 192.168.20.2 behind the FRR leaf (zebra VRF) ok")
+echo "ok: host-a 10.201.0.1 -> hostA_red 192.168.20.2 behind the FRR leaf (FRR's VXLAN dataplane both ways)"
 
 # The summary: sessions, routes, pings.
 echo
