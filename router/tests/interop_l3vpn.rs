@@ -383,3 +383,131 @@ fn an_l3vpn_vrf_exchanges_srv6_vpn_routes_with_frr_and_a_remote_pe() {
         });
     }
 }
+
+/// GoBGP 3.10 as the VPN peer: it receives our VPN-IPv4/VPN-IPv6 routes with RD, RT, label
+/// and the SRv6 L3 service SID (checked on `gobgp global rib -a vpnv4|vpnv6 -j`); a VPN route
+/// it originates from its CLI (an MPLS label, no Prefix-SID: GoBGP's CLI cannot attach one)
+/// is received but not imported into the VRF: perouterd forwards VPN routes over SRv6 only.
+#[test]
+fn gobgp_receives_our_srv6_vpn_routes_and_its_mpls_only_route_is_not_imported() {
+    lab::require_root();
+    let tor = lab::Netns::new("t");
+    let router = lab::Netns::new("r");
+    let host = lab::Netns::new("h");
+    lab::veth(
+        &tor,
+        "tor0",
+        &["fd00:11::2/64"],
+        &router,
+        "uplink",
+        &["fd00:11::3/64"],
+    );
+    lab::veth(
+        &router,
+        "blue",
+        &["192.169.20.1/24", "fd00:20::1/64"],
+        &host,
+        "eth0",
+        &["192.169.20.3/24", "fd00:20::3/64"],
+    );
+    router.addr("lo", "fd00:65::1/128");
+    tor.exec(&[
+        "ip",
+        "-6",
+        "route",
+        "add",
+        "fd00:65::/64",
+        "via",
+        "fd00:11::3",
+    ]);
+    let gobgp = lab::Gobgp::start(
+        &tor,
+        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
+         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"fd00:65::1\"\n    peer-as = 64514\n\
+         [neighbors.transport.config]\n    local-address = \"fd00:11::2\"\n\
+         [neighbors.ebgp-multihop.config]\n    enabled = true\n    multihop-ttl = 8\n\
+         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l3vpn-ipv4-unicast\"\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l3vpn-ipv6-unicast\"\n",
+    );
+    let hostbgp = lab::Gobgp::start_with_api(
+        &host,
+        "[global.config]\n  as = 64516\n  router-id = \"10.0.0.50\"\n  port = -1\n\
+         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"fd00:20::1\"\n    peer-as = 64514\n\
+         [neighbors.transport.config]\n    local-address = \"fd00:20::3\"\n\
+         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
+         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv6-unicast\"\n",
+        50052,
+    );
+    let node = NODE.replace(
+        "  - address: 'fd00:12::2'\n    asn: 64513\n    passive: true\n    addressFamilies: [{ type: ipv4vpn }, { type: ipv6vpn }]\n",
+        "",
+    );
+    let node = node.replace("importRTs: ['64513:200']", "importRTs: ['64512:200']");
+    let r = Perouterd::start(&router, &node);
+    gobgp.wait_established("fd00:65::1", 30);
+    hostbgp.wait_established("fd00:20::1", 30);
+
+    // Ours at GoBGP: the host-side address of VRF blue (originated) as VPN-IPv4 and VPN-IPv6.
+    for (family, prefix) in [("vpnv4", "192.169.20.3/32"), ("vpnv6", "fd00:20::3/128")] {
+        let rib = wait_for(20, &format!("{prefix} at GoBGP ({family})"), || {
+            let v = gobgp.json(&["global", "rib", "-a", family]);
+            let text = v.to_string();
+            text.contains(prefix).then_some(text)
+        });
+        assert!(rib.contains("10.0.0.2:200"), "our RD: {rib}");
+        assert!(rib.contains("64514:200"), "our RT: {rib}");
+        assert!(
+            rib.contains(&OUR_LABEL.to_string()),
+            "the label {OUR_LABEL}: {rib}"
+        );
+        // GoBGP prints the SID base64-encoded: "/QAAAAAzAAAAAAAAAAAAAA==" is fd00:0:33::, our
+        // per-VRF SID with its function transposed into the label; behaviour 64 is uDT46.
+        for part in [
+            "\"sid\":\"/QAAAAAzAAAAAAAAAAAAAA==\"",
+            "\"endpoint_behavior\":64",
+            "\"transposition_length\":16",
+            "\"transposition_offset\":48",
+            "\"nexthop\":\"fd00:65::1\"",
+        ] {
+            assert!(rib.contains(part), "{part} missing: {rib}");
+        }
+    }
+
+    // GoBGP's own VPN-IPv6 route (RT 64512:200 matches blue's import): an MPLS label, no SID.
+    gobgp.cli(&[
+        "global",
+        "rib",
+        "-a",
+        "vpnv6",
+        "add",
+        "2001:db8:70::/64",
+        "label",
+        "100",
+        "rd",
+        "10.0.0.100:200",
+        "rt",
+        "64512:200",
+    ]);
+    wait_for(20, "GoBGP's VPN route in perouterd's RIB", || {
+        r.json(&["show", "bgp", "routes", "--afi", "ipv6-vpn"])
+            .to_string()
+            .contains("2001:db8:70::/64")
+            .then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !hostbgp.rib("ipv6").contains_key("2001:db8:70::/64"),
+        "a VPN route without an SRv6 SID is not imported (no MPLS dataplane)"
+    );
+    let vrf = r.json(&[
+        "show",
+        "bgp",
+        "routes",
+        "--vrf",
+        "blue",
+        "--afi",
+        "ipv6-unicast",
+    ]);
+    assert!(!vrf.to_string().contains("2001:db8:70::"), "{vrf}");
+}
