@@ -19,6 +19,10 @@
 //!   IPv6 across VXLAN; the stretched L2VNI 110 carries a ping in one subnet through type-3
 //!   flood lists and type-2 MACs; GoBGP behind the ToR injects a type-5 that node-a
 //!   installs; a node's withdrawal removes the route.
+//! - `l3vpn_srv6_fabric_two_perouterd_nodes_ping_in_vm`: `vm/tests/l3vpn-fabric.sh` runs an
+//!   FRR 8.4 ToR (bgpd + zebra, IPv6 unicast + VPN-IPv4/IPv6) and two perouterd nodes with the
+//!   SRv6 L3VPN blue: locators over BGP, End.DT46 SIDs, H.Encaps routes in VRF blue, and
+//!   host-a pings host-b over IPv4 and IPv6 through SRv6 with the VTEPs as outer sources.
 //!
 //! Needs qemu-system-x86, linux-image-amd64, busybox-static, cpio and jq: `vm/install.sh` (as
 //! root), and FRR and ping for the fabric test. Without them these tests fail (they never skip). ~15–45 s each for the VM plus the
@@ -150,6 +154,35 @@ fn evpn_fabric_frr_tor_two_perouterd_nodes_ping_in_vm() {
         "ok: host-b's MAC learned on node-b, advertised as type-2",
         "ok: GoBGP's type-5 (router MAC, label 100) installed in VRF red",
         "ok: node-b's withdrawal removed the route",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?}; output above");
+    }
+}
+
+#[test]
+fn l3vpn_srv6_fabric_two_perouterd_nodes_ping_in_vm() {
+    vm::require_installed();
+    let root = vm::repo_root();
+    // Both binaries: the script drives perouterctl next to perouterd.
+    let exe = build(&root, &["-p", "router", "--bins"], "perouterd");
+
+    let stdout = vm::run("vm/tests/l3vpn-fabric.sh", &[exe.as_path()]);
+    assert!(
+        vm::printed(&stdout, "L3VPN FABRIC OK"),
+        "the guest script exited 0 but did not print \"L3VPN FABRIC OK\"; output above"
+    );
+    for step in [
+        "ok: FRR has both nodes' VPN-IPv4 and VPN-IPv6 host routes",
+        "ok: locators over BGP IPv6 unicast",
+        "ok: local SIDs: node-a fd00:0:32:e000::/128 and node-b fd00:0:33:e000::/128, seg6local End.DT46",
+        "ok: node-a VRF blue: unicast 192.169.20.3  encap seg6 mode encap segs 1 [ fd00:0:33:e000:: ] dev blue",
+        "ok: node-a VRF blue: unicast fd00:20::3  encap seg6 mode encap segs 1 [ fd00:0:33:e000:: ] dev blue",
+        "ok: node-b VRF blue: 192.169.20.2 and fd00:20::2 with H.Encaps",
+        "ok: host-a 192.169.20.2 -> host-b 192.169.20.3 over IPv4 through VRF blue and SRv6",
+        "ok: host-a fd00:20::2 -> host-b fd00:20::3 over IPv6 through VRF blue and SRv6",
+        "ok: outer sources were the VTEPs",
+        "ok: the ToR forwarded the pings",
+        "ok: IPv4 over SRv6 without an IPv6 address on node-a's host leg",
     ] {
         assert!(stdout.contains(step), "missing {step:?}; output above");
     }

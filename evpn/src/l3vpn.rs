@@ -73,7 +73,13 @@
 //! * Per imported prefix, in the VRF's table: `encap seg6 mode encap segs <remote SID>`
 //!   (H.Encaps) via the VRF device. The kernel looks the outer destination up again after
 //!   encapsulating, so the device only has to exist (zebra resolves the BGP next hop through
-//!   the underlay instead, which a sans-I/O module cannot). The model carries one
+//!   the underlay instead, which a sans-I/O module cannot). Checked on Linux 6.1 by
+//!   `vm/tests/l3vpn-fabric.sh`: that lookup (`seg6_input` → `ip6_route_input`) runs with the
+//!   VRF as input device, so it is made in the VRF's table first and falls through to the
+//!   main table, where the remote locator is (an `unreachable default` in the VRF table would
+//!   stop it, OpenPERouter's reverted PR #242). The outer source is `ip sr tunsrc` if set,
+//!   else the kernel's pick among the VRF's addresses; `router::overlay` puts the IPv6 VTEP
+//!   on the VRF device so that pick is the VTEP. The model carries one
 //!   encapsulation per route, so paths with different SIDs cannot be ECMP'd: the numerically
 //!   lowest SID wins, whatever the order the paths arrived in (the daemon should pass only
 //!   best paths if BGP preference matters).

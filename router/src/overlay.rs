@@ -184,6 +184,18 @@ pub fn node_layout(
             underlay_mtu,
             ns,
         )?);
+        // The SRv6 outer source. `ip sr tunsrc` is unset (as in OpenPERouter, whose FRR
+        // `source-address` is commented out), so H.Encaps takes the source the kernel selects
+        // for the route's device, the VRF (`set_tun_src` → `ipv6_dev_get_saddr`): an address
+        // of the VRF's L3 domain, i.e. the host leg's fd00:20::1-like address shared by
+        // every node, and none at all in an IPv4-only VRF, where the kernel drops the
+        // packets (seen in vm/tests/l3vpn-fabric.sh). The IPv6 VTEP as a /128 on the VRF
+        // device wins the selection (rule 5, the outgoing interface), so the outer source is
+        // the node's own routable VTEP; VRF devices are NOARP, so there is no DAD.
+        if let Some(vtep @ IpAddr::V6(_)) = o.tunnel_endpoint.vtep(true, idx) {
+            f.router
+                .add_address(dataplane::Address::new(vpn.vrf.as_str(), IpNet::from(vtep)));
+        }
     }
     let evpn = match (primary, mac) {
         (Some(ip), Some(router_mac)) => Some(EvpnConfig::with_auto(

@@ -65,13 +65,15 @@ netns add host-b
 netns add gob
 netns add leaf
 netns add leafhost
+netns add leafhost2
 link add ta netns tor type veth peer name ul netns node-a
 link add tb netns tor type veth peer name ul netns node-b
 link add tg netns tor type veth peer name ul netns gob
 link add tl netns tor type veth peer name ul netns leaf
 link add lh netns leaf type veth peer name eth0 netns leafhost
+link add lh2 netns leaf type veth peer name eth0 netns leafhost2
 EOF
-for ns in tor node-a node-b host-a host-b gob leaf leafhost; do
+for ns in tor node-a node-b host-a host-b gob leaf leafhost leafhost2; do
     ip netns exec "$ns" sh -c 'ip link set lo up; echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'
 done
 ip -n tor -batch - <<EOF
@@ -108,6 +110,19 @@ link set vni100 up
 link set lh master red
 addr add 192.168.20.1/24 dev lh
 link set lh up
+link add br110 type bridge
+link set br110 addrgenmode none
+link set br110 up
+link add vni110 type vxlan id 110 local 100.64.0.20 dstport 4789 nolearning
+link set vni110 master br110 addrgenmode none
+link set vni110 type bridge_slave neigh_suppress on learning off
+link set vni110 up
+link set lh2 master br110
+link set lh2 up
+EOF
+ip -n leafhost2 -batch - <<EOF
+addr add 10.110.0.20/24 dev eth0
+link set eth0 up
 EOF
 ip netns exec leaf sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
 ip -n leafhost -batch - <<EOF
@@ -172,6 +187,9 @@ router bgp 64520
  address-family l2vpn evpn
   neighbor 192.168.14.2 activate
   advertise-all-vni
+  vni 110
+   route-target import 64514:110
+  exit-vni
  exit-address-family
 router bgp 64520 vrf red
  bgp router-id 10.0.0.20
@@ -477,6 +495,26 @@ for _ in $(seq 30); do
 done
 grep -q extern_learn <<<"$t2" || fail "node-a has no type-2 FDB entry for host-b's MAC $mac_b: '$t2'"
 echo "ok: host-b's MAC learned on node-b, advertised as type-2, programmed on node-a ($t2)"
+
+# The FRR leaf also has L2VNI 110 (br110, vni110, leafhost2 10.110.0.20): FRR takes our
+# type-3 routes as its remote VTEPs and our type-2 MACs, and a ping crosses between
+# leafhost2 and host-a in one subnet (FRR's VXLAN dataplane and ours).
+ip netns exec leafhost2 ping -c 3 -i 0.3 -W 2 10.110.0.2 >/dev/null \
+    || fail "leafhost2 10.110.0.20 cannot ping host-a 10.110.0.2 over L2VNI 110"
+PINGS+=("L2VNI 110  IPv4  leafhost2 10.110.0.20 (FRR leaf) -> host-a 10.110.0.2                       ok")
+mac_a=$(ip -n host-a -j link show dev br-hs-110 | jq -r '.[0].address')
+for _ in $(seq 20); do
+    vteps=$(vtysh_leaf "show evpn vni 110 json")
+    macs=$(vtysh_leaf "show evpn mac vni 110 json")
+    jq -e --arg m "$mac_a" '.macs[$m].remoteVtep == "100.65.0.0"' <<<"$macs" >/dev/null 2>&1 && break
+    sleep 1
+done
+# (FRR 8.4 prints the list under "numRemoteVteps".)
+jq -e '[(.remoteVteps // .numRemoteVteps // [])[] | if type == "object" then .ip else . end] | index("100.65.0.0") != null and index("100.65.0.1") != null' <<<"$vteps" >/dev/null \
+    || fail "the FRR leaf's VNI 110 does not list both our VTEPs (from our type-3 routes): $vteps"
+jq -e --arg m "$mac_a" '.macs[$m].type == "remote" and .macs[$m].remoteVtep == "100.65.0.0"' <<<"$macs" >/dev/null \
+    || fail "the FRR leaf has no remote MAC $mac_a via 100.65.0.0 (our type-2): $macs"
+echo "ok: the FRR leaf took our type-3 routes (remote VTEPs 100.65.0.0, 100.65.0.1 in VNI 110) and our type-2 ($mac_a via 100.65.0.0); leafhost2 -> host-a over L2VNI 110"
 
 # GoBGP as a second EVPN speaker (AS 64999, behind the ToR; its VTEP is its underlay address,
 # which the ToR redistributes) injects two type-5 routes for VRF red (RT 64999:100, imported
