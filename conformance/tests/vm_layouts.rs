@@ -147,6 +147,7 @@ fn evpn_fabric_frr_tor_two_perouterd_nodes_ping_in_vm() {
         "ok: the FRR leaf (zebra, kernel VRF red) imported our type-5 routes",
         "ok: node-a installed the FRR leaf's type-5 192.168.20.0/24",
         "ok: host-a 10.201.0.1 -> hostA_red 192.168.20.2 behind the FRR leaf",
+        "ok: the FRR leaf took our type-3 routes",
         "ok: host-a -> host-b over IPv4",
         "ok: host-a -> host-b over IPv6",
         "ok: type-3 routes built each node's flood list for VNI 110",
