@@ -57,8 +57,9 @@ pub mod vm {
     }
 
     /// Runs `vm/run.sh SCRIPT ARGS…` (relative to the repository root), prints its output,
-    /// asserts exit status 0, and returns its standard output. `VM_TIMEOUT` defaults to 240 s,
-    /// below nextest's 300 s kill, so a hung VM reports a timeout instead of being killed.
+    /// asserts exit status 0, and returns its standard output. `VM_TIMEOUT` defaults to 600 s,
+    /// below nextest's 720 s kill for the VM tests (`.config/nextest.toml`), so a hung VM reports
+    /// a timeout instead of being killed; the fabric labs take 2–3 minutes on an idle host.
     pub fn run(script: &str, args: &[&Path]) -> String {
         require_installed();
         let root = repo_root();
@@ -66,7 +67,7 @@ pub mod vm {
         let mut cmd = Command::new(root.join("vm/run.sh"));
         cmd.arg(root.join(script)).args(args).current_dir(&root);
         if std::env::var_os("VM_TIMEOUT").is_none() {
-            cmd.env("VM_TIMEOUT", "240");
+            cmd.env("VM_TIMEOUT", "600");
         }
         let out = match cmd.output() {
             Ok(o) => o,

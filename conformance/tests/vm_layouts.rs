@@ -25,9 +25,9 @@
 //!   host-a pings host-b over IPv4 and IPv6 through SRv6 with the VTEPs as outer sources.
 //!
 //! Needs qemu-system-x86, linux-image-amd64, busybox-static, cpio and jq: `vm/install.sh` (as
-//! root), and FRR and ping for the fabric test. Without them these tests fail (they never skip). ~15–45 s each for the VM plus the
-//! example's build (a few seconds when the crate is already built); `VM_TIMEOUT` bounds the VM
-//! (240 s here unless set).
+//! root), and FRR, GoBGP and ping for the fabric tests. Without them these tests fail (they
+//! never skip). ~15–45 s each for the VM (the fabric labs 1–3 minutes) plus the build;
+//! `VM_TIMEOUT` bounds the VM (600 s here unless set).
 
 #![allow(clippy::expect_used, clippy::panic)]
 

@@ -4,7 +4,7 @@
 //!
 //! Needs qemu-system-x86, linux-image-amd64, busybox-static and cpio: `vm/install.sh` (as root).
 //! Without them this test fails (it never skips). It takes ~15–20 s (one TCG boot), longer on a
-//! loaded machine; `VM_TIMEOUT` bounds the VM (240 s here unless set).
+//! loaded machine; `VM_TIMEOUT` bounds the VM (600 s here unless set).
 
 #![allow(clippy::expect_used, clippy::panic)]
 
