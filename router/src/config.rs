@@ -71,6 +71,9 @@ pub const DEFAULT_BFD_INTERVAL_MS: u32 = 300;
 pub const DEFAULT_BFD_DETECT_MULTIPLIER: u8 = 3;
 /// At most this many neighbours (the Underlay CRD's `MaxItems`).
 pub const MAX_NEIGHBORS: usize = 128;
+/// At most this many underlay NICs (`nics`). The CRD sets no bound; this one keeps a mistaken
+/// list from moving a host's every interface.
+pub const MAX_NICS: usize = 16;
 /// Longest TCP-MD5 key the Linux kernel accepts (`TCP_MD5SIG_MAXKEYLEN`).
 pub const MAX_MD5_KEY_BYTES: usize = 80;
 /// Longest policy or term name.
@@ -116,6 +119,12 @@ pub struct Config {
     /// The overlay: VTEP CIDRs, L3VNIs, L2VNIs, the SRv6 locator and the L3VPNs
     /// (`tunnelEndpoint`, `l3vnis`, `l2vnis`, `evpn`, `srv6`, `l3vpns`).
     pub overlay: Overlay,
+    /// The underlay NICs (`nics`, OpenPERouter's `Underlay.spec.nics` of v0.1.0, later
+    /// `interfaces[].networkDevice.interfaceName`), in file order, without duplicates. With
+    /// `--host-netns` the kernel task moves each from the host namespace into the router
+    /// namespace (with its addresses, link group 4242) before it applies the layout, and
+    /// moves a NIC back when a new configuration no longer lists it.
+    pub nics: Vec<String>,
 }
 
 /// The listener.
@@ -704,6 +713,7 @@ struct RawConfig {
     l2vnis: Option<Vec<overlay::RawL2Vni>>,
     srv6: Option<overlay::RawSrv6>,
     l3vpns: Option<Vec<overlay::RawL3Vpn>>,
+    nics: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1242,6 +1252,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     }
     networks.sort();
     networks.dedup();
+    let nics = nics(&mut e, raw.nics.unwrap_or_default());
     let overlay = overlay::overlay(
         &mut e,
         overlay::RawOverlay {
@@ -1350,6 +1361,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
                 node_index,
                 networks,
                 overlay,
+                nics,
             })
         }
         // Every `None` above pushed an error, so this is unreachable; keep it an error anyway.
@@ -1608,6 +1620,49 @@ fn host_session(e: &mut Errors, path: &str, raw: RawHostSession) -> Option<HostS
         local_cidr_v4: v4,
         local_cidr_v6: v6,
     })
+}
+
+/// `nics`: at most [`MAX_NICS`] names, each matching the CRD's
+/// `^[a-zA-Z][a-zA-Z0-9._-]*$` in 1..=15 bytes (which the kernel also accepts), no duplicates.
+fn nics(e: &mut Errors, raw: Vec<String>) -> Vec<String> {
+    if raw.len() > MAX_NICS {
+        e.push(
+            "nics",
+            format!(
+                "{} NICs configured, at most {MAX_NICS} are allowed",
+                raw.len()
+            ),
+        );
+    }
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut out = Vec::new();
+    for (i, name) in raw.into_iter().enumerate() {
+        let field = format!("nics[{i}]");
+        let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+        let rest_ok = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if name.is_empty() || name.len() > 15 || !first_ok || !rest_ok {
+            e.push(
+                field,
+                format!(
+                    "{name:?} is not an interface name: must match ^[a-zA-Z][a-zA-Z0-9._-]*$ and be 1..=15 bytes long"
+                ),
+            );
+            continue;
+        }
+        if name == "lo" {
+            e.push(
+                field,
+                "\"lo\" is the loopback device, which cannot leave its namespace",
+            );
+            continue;
+        }
+        if let Some(n) = unique_name(e, &field, name, i, &mut seen, "nics") {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// Interface names as the kernel and the CRD allow them.

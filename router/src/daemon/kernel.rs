@@ -7,13 +7,33 @@
 //! routes, neighbours and FDB entries on top of the layout (`overlay::import_objects`). An apply that fails is logged and retried every [`RETRY`] until it succeeds or
 //! a new configuration arrives. A restart adopts what the previous run left (the reconciler
 //! writes nothing when nothing changed), so forwarding is not disturbed.
+//!
+//! # Underlay NICs (`nics`)
+//!
+//! Each apply first moves the configured underlay NICs from the host namespace into the router
+//! namespace (`dataplane::underlay::move_in`: with their addresses, link group 4242, up), as
+//! OpenPERouter does before the rest of its layout (reference §2.5.2). A NIC already there is
+//! left alone, so a restarted perouterd finds its NICs in place and writes nothing. NICs that
+//! an earlier configuration of this run listed and the current one does not are moved back to
+//! the host namespace first (`move_out`: addresses carried back, default group).
+//!
+//! A NIC that cannot be moved (missing from both namespaces, a name conflict…) is logged as an
+//! error and does not hold the layout back: the rest is applied, and the NIC is tried again
+//! every [`RETRY`] (OpenPERouter reports the whole Underlay as failed instead).
+//!
+//! perouterd stopping never moves NICs back (forwarding must survive a restart). What is moved
+//! back is known from this run's configurations only: a NIC dropped from the file while
+//! perouterd was not running stays in the router namespace (`ip -n <router> link show group
+//! 4242` lists it).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dataplane::layout::Namespaces;
 use dataplane::netlink::NetlinkDataplane;
 use dataplane::netns::NetnsHandle;
+use dataplane::underlay::{self, MoveOutcome, MoveReport, UnderlayError, UNDERLAY_LINK_GROUP};
 use dataplane::{ApplyReport, Dataplane, DesiredState};
 use tokio::sync::watch;
 
@@ -78,9 +98,13 @@ async fn run(
             return;
         }
     };
+    // The NICs this run has been configured with (and may have moved in), until moved back.
+    let mut nics = BTreeSet::new();
     loop {
         let config = rx.borrow_and_update().clone();
         let imports = imports_rx.borrow_and_update().clone();
+        // The underlay NICs first: the layout may reference them (reference §2.5).
+        let nic_failures = sync_nics(&host_path(&opts.host_netns), &config, &mut nics).await;
         let result = apply(&opts, &mut router, &config, &imports).await;
         let retry = match result {
             Ok(a) => {
@@ -102,7 +126,7 @@ async fn run(
                         "kernel layout applied"
                     );
                 }
-                None
+                (nic_failures > 0).then_some(RETRY)
             }
             Err(e) => {
                 tracing::warn!(error = %e, retry_in = ?RETRY, "kernel layout not applied");
@@ -120,6 +144,81 @@ async fn run(
             changed = imports_rx.changed() => if changed.is_err() { return },
             () = wait => {}
         }
+    }
+}
+
+/// Moves back the NICs of `moved` the configuration no longer lists, then moves in the NICs
+/// it lists (adding them to `moved`). Every NIC is attempted; returns how many failed (each is
+/// logged).
+async fn sync_nics(host: &str, config: &Config, moved: &mut BTreeSet<String>) -> usize {
+    let wanted: BTreeSet<&str> = config.nics.iter().map(String::as_str).collect();
+    let stale: Vec<String> = moved
+        .iter()
+        .filter(|n| !wanted.contains(n.as_str()))
+        .cloned()
+        .collect();
+    if config.nics.is_empty() && stale.is_empty() {
+        return 0;
+    }
+    let (host_ns, router_ns) = match (NetnsHandle::open(host), NetnsHandle::current()) {
+        (Ok(h), Ok(r)) => (h, r),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, host_netns = %host, retry_in = ?RETRY, "underlay NICs not moved: cannot open the namespaces");
+            return config.nics.len() + stale.len();
+        }
+    };
+    let mut failures = 0;
+    for nic in stale {
+        match underlay::move_out(&nic, &router_ns, &host_ns).await {
+            Ok(report) => {
+                log_move(&report, "underlay NIC moved back to the host namespace");
+                moved.remove(&nic);
+            }
+            Err(UnderlayError::NotFound { .. }) => {
+                // Gone from both sides (a NIC that never existed, or was deleted): nothing to
+                // move back.
+                tracing::warn!(nic = %nic, "underlay NIC no longer configured and found in neither namespace; forgotten");
+                moved.remove(&nic);
+            }
+            Err(e) => {
+                tracing::error!(nic = %nic, error = %e, retry_in = ?RETRY, "underlay NIC not moved back to the host namespace");
+                failures += 1;
+            }
+        }
+    }
+    for nic in &config.nics {
+        moved.insert(nic.clone());
+        match underlay::move_in(nic, &host_ns, &router_ns, UNDERLAY_LINK_GROUP).await {
+            Ok(report) => log_move(&report, "underlay NIC moved into the router namespace"),
+            Err(e) => {
+                tracing::error!(nic = %nic, error = %e, retry_in = ?RETRY, "underlay NIC not moved into the router namespace");
+                failures += 1;
+            }
+        }
+    }
+    failures
+}
+
+/// Logs a move: at info when something was written, at debug when the NIC was in place.
+fn log_move(r: &MoveReport, what: &str) {
+    let addresses: Vec<String> = r.addresses.iter().map(ToString::to_string).collect();
+    let mac = r.mac.map(|m| m.to_string()).unwrap_or_default();
+    match r.outcome {
+        MoveOutcome::AlreadyThere => tracing::debug!(
+            nic = %r.nic,
+            ifindex = r.ifindex,
+            outcome = "already there",
+            "{what}"
+        ),
+        MoveOutcome::Moved | MoveOutcome::Repaired => tracing::info!(
+            nic = %r.nic,
+            ifindex = r.ifindex,
+            %mac,
+            outcome = ?r.outcome,
+            addresses = ?addresses,
+            writes = r.writes,
+            "{what}"
+        ),
     }
 }
 

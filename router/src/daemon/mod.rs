@@ -213,6 +213,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .map(|k| kernel::spawn(k, Arc::new(config.clone())));
     if kernel.is_some() {
         kernel::spawn_watcher(tx.clone());
+    } else if !config.nics.is_empty() {
+        tracing::warn!(nics = ?config.nics, "nics ignored: without --host-netns perouterd moves no underlay NIC");
     }
     let restarting = restart_marker(&opts.state_dir, &config);
     let mut actor = Actor::new(config, opts.config_path.clone(), listeners, tx);
