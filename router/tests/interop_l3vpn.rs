@@ -178,7 +178,7 @@ fn an_l3vpn_vrf_exchanges_srv6_vpn_routes_with_frr_and_a_remote_pe() {
          [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
          [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv6-unicast\"\n",
     );
-    let r = Perouterd::start(&router, NODE);
+    let mut r = Perouterd::start(&router, NODE);
     frr.wait_established("fd00:65::1", 30);
     hostbgp.wait_established("192.169.20.1", 30);
     hostbgp.wait_established("fd00:20::1", 30);
@@ -370,6 +370,20 @@ fn an_l3vpn_vrf_exchanges_srv6_vpn_routes_with_frr_and_a_remote_pe() {
     let p = frr_paths(&frr, "ipv6", "10.0.0.2:200", "2001:db8:50::/64").unwrap();
     assert_eq!(p[0]["remoteLabel"].as_u64(), Some(OUR_LABEL), "{p}");
     assert_eq!(frr_sid(&p[0]), OUR_SID.parse::<Ipv6Addr>().unwrap());
+    // A restart with both VRFs configured: allocated afresh in name order, aaa would take
+    // blue's function; the functions saved in the state directory keep blue's SID.
+    r.stop();
+    r.start_again();
+    frr.wait_established("fd00:65::1", 30);
+    let p = wait_for(30, "blue's host address at FRR after the restart", || {
+        frr_paths(&frr, "ipv4", "10.0.0.2:200", "192.169.20.3/32")
+    });
+    assert_eq!(p[0]["remoteLabel"].as_u64(), Some(OUR_LABEL), "{p}");
+    assert!(
+        r.log().contains("srv6 sid functions restored"),
+        "{}",
+        r.log()
+    );
     // A reload without blue withdraws its VPN routes.
     let without_blue = NODE.split("  - vrf: blue").next().unwrap().to_owned()
         + "  - { vrf: aaa, rdAssignedNumber: 100, importRTs: ['64513:100'] }\n";

@@ -300,12 +300,23 @@ impl Actor {
     }
 
     /// Recomputes the L3VPN view ([`crate::overlay::vpn_view`]) with the per-VRF SID
-    /// functions in use kept, and remembers the functions for the next time.
+    /// functions in use kept, and remembers the functions for the next time, in memory and in
+    /// the state directory ([`SID_FUNCTIONS`]): a restarted perouterd gives each VRF the SID
+    /// it had, so the fabric's routes and forwarding entries for it stay valid.
     pub(super) fn update_vpn_view(&mut self) {
+        if self.vpn_functions.is_empty() && !self.config.overlay.l3vpns.is_empty() {
+            self.vpn_functions = load_functions(&self.state_dir);
+        }
         match crate::overlay::vpn_view(&self.config, &self.vpn_functions) {
             Ok(v) => {
                 if let Some(v) = &v {
-                    self.vpn_functions = v.functions();
+                    let functions = v.functions();
+                    if functions != self.vpn_functions
+                        || !self.state_dir.join(SID_FUNCTIONS).exists()
+                    {
+                        save_functions(&self.state_dir, &functions);
+                    }
+                    self.vpn_functions = functions;
                     for vpn in &v.vpns {
                         tracing::debug!(vrf = %vpn.vrf, sid = %vpn.sid, rd = %vpn.rd, "l3vpn sid");
                     }
@@ -548,5 +559,49 @@ impl Actor {
             None => Some(&mut self.rib),
             Some(v) => self.vrfs.get_mut(v).map(|i| &mut i.rib),
         }
+    }
+}
+
+/// The file in the state directory that keeps the per-VRF SRv6 SID functions across restarts
+/// (JSON: VRF name → function).
+pub(super) const SID_FUNCTIONS: &str = "srv6-functions.json";
+
+/// The SID functions saved by a previous run (empty when there are none or the file cannot be
+/// read: SIDs are then allocated afresh, which is logged).
+fn load_functions(dir: &std::path::Path) -> BTreeMap<String, u32> {
+    let path = dir.join(SID_FUNCTIONS);
+    match std::fs::read(&path) {
+        Ok(bytes) => match serde_json::from_slice::<BTreeMap<String, u32>>(&bytes) {
+            Ok(m) => {
+                tracing::info!(path = %path.display(), vrfs = m.len(), "srv6 sid functions restored");
+                m
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "srv6 sid functions unreadable: allocating afresh");
+                BTreeMap::new()
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "srv6 sid functions unreadable: allocating afresh");
+            BTreeMap::new()
+        }
+    }
+}
+
+/// Saves the SID functions (written to a temporary file, then renamed: a crash leaves the old
+/// file or the new one, never half of one).
+fn save_functions(dir: &std::path::Path, functions: &BTreeMap<String, u32>) {
+    let path = dir.join(SID_FUNCTIONS);
+    let tmp = dir.join(format!("{SID_FUNCTIONS}.tmp"));
+    let result = serde_json::to_vec_pretty(functions)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| {
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(&tmp, bytes)?;
+            std::fs::rename(&tmp, &path)
+        });
+    if let Err(e) = result {
+        tracing::warn!(path = %path.display(), error = %e, "srv6 sid functions not saved: a restart may move the SIDs");
     }
 }
