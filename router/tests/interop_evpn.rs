@@ -149,12 +149,17 @@ fn a_remote_imet_from_gobgp_becomes_a_flood_entry_and_its_withdrawal_removes_it(
     let topo = lab::topo();
     let gobgp = lab::Gobgp::start(
         &topo.tor,
-        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.3\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"192.168.11.2\"\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv4-unicast\"\n",
+        &[
+            lab::gobgp_global(64512, "10.0.0.100"),
+            lab::gobgp_neighbor(
+                "192.168.11.3",
+                64514,
+                "192.168.11.2",
+                &["l2vpn-evpn", "ipv4-unicast"],
+                None,
+            ),
+        ]
+        .concat(),
     );
     let host_path = format!("/run/netns/{}", topo.host.name);
     let r = Perouterd::start_with_args(
@@ -330,11 +335,11 @@ fn type2_local_learning_is_advertised_and_remote_macs_are_programmed() {
     let topo = lab::topo();
     let gobgp = lab::Gobgp::start(
         &topo.tor,
-        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.3\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"192.168.11.2\"\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n",
+        &[
+            lab::gobgp_global(64512, "10.0.0.100"),
+            lab::gobgp_neighbor("192.168.11.3", 64514, "192.168.11.2", &["l2vpn-evpn"], None),
+        ]
+        .concat(),
     );
     let host_path = format!("/run/netns/{}", topo.host.name);
     let r = Perouterd::start_with_args(
@@ -578,23 +583,26 @@ fn a_vrf_host_session_exchanges_routes_with_the_evpn_fabric() {
     );
     let fabric = lab::Gobgp::start(
         &tor,
-        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.3\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"192.168.11.2\"\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n",
+        &[
+            lab::gobgp_global(64512, "10.0.0.100"),
+            lab::gobgp_neighbor("192.168.11.3", 64514, "192.168.11.2", &["l2vpn-evpn"], None),
+        ]
+        .concat(),
     );
     let hostbgp = lab::Gobgp::start(
         &host,
-        "[global.config]\n  as = 64515\n  router-id = \"10.0.0.50\"\n  port = -1\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.169.10.1\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"192.169.10.2\"\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv4-unicast\"\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"fd00:10::1\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"fd00:10::2\"\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv6-unicast\"\n",
+        &[
+            lab::gobgp_global(64515, "10.0.0.50"),
+            lab::gobgp_neighbor(
+                "192.169.10.1",
+                64514,
+                "192.169.10.2",
+                &["ipv4-unicast"],
+                None,
+            ),
+            lab::gobgp_neighbor("fd00:10::1", 64514, "fd00:10::2", &["ipv6-unicast"], None),
+        ]
+        .concat(),
     );
     let r = Perouterd::start(
         &router,
@@ -768,11 +776,11 @@ fn macs_learned_while_perouterd_was_down_are_advertised_at_start() {
     let topo = lab::topo();
     let gobgp = lab::Gobgp::start(
         &topo.tor,
-        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.168.11.3\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"192.168.11.2\"\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l2vpn-evpn\"\n",
+        &[
+            lab::gobgp_global(64512, "10.0.0.100"),
+            lab::gobgp_neighbor("192.168.11.3", 64514, "192.168.11.2", &["l2vpn-evpn"], None),
+        ]
+        .concat(),
     );
     let host_path = format!("/run/netns/{}", topo.host.name);
     let mut r = Perouterd::start_with_args(

@@ -168,15 +168,18 @@ fn an_l3vpn_vrf_exchanges_srv6_vpn_routes_with_frr_and_a_remote_pe() {
     let frr = Frr::start(&tor, TOR);
     let hostbgp = lab::Gobgp::start(
         &host,
-        "[global.config]\n  as = 64516\n  router-id = \"10.0.0.50\"\n  port = -1\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"192.169.20.1\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"192.169.20.3\"\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv4-unicast\"\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"fd00:20::1\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"fd00:20::3\"\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv6-unicast\"\n",
+        &[
+            lab::gobgp_global(64516, "10.0.0.50"),
+            lab::gobgp_neighbor(
+                "192.169.20.1",
+                64514,
+                "192.169.20.3",
+                &["ipv4-unicast"],
+                None,
+            ),
+            lab::gobgp_neighbor("fd00:20::1", 64514, "fd00:20::3", &["ipv6-unicast"], None),
+        ]
+        .concat(),
     );
     let mut r = Perouterd::start(&router, NODE);
     frr.wait_established("fd00:65::1", 30);
@@ -436,21 +439,25 @@ fn gobgp_receives_our_srv6_vpn_routes_and_its_mpls_only_route_is_not_imported() 
     ]);
     let gobgp = lab::Gobgp::start(
         &tor,
-        "[global.config]\n  as = 64512\n  router-id = \"10.0.0.100\"\n  port = -1\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"fd00:65::1\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"fd00:11::2\"\n\
-         [neighbors.ebgp-multihop.config]\n    enabled = true\n    multihop-ttl = 8\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l3vpn-ipv4-unicast\"\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"l3vpn-ipv6-unicast\"\n",
+        &[
+            lab::gobgp_global(64512, "10.0.0.100"),
+            lab::gobgp_neighbor(
+                "fd00:65::1",
+                64514,
+                "fd00:11::2",
+                &["l3vpn-ipv4-unicast", "l3vpn-ipv6-unicast"],
+                Some(8),
+            ),
+        ]
+        .concat(),
     );
     let hostbgp = lab::Gobgp::start_with_api(
         &host,
-        "[global.config]\n  as = 64516\n  router-id = \"10.0.0.50\"\n  port = -1\n\
-         [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"fd00:20::1\"\n    peer-as = 64514\n\
-         [neighbors.transport.config]\n    local-address = \"fd00:20::3\"\n\
-         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n\
-         [[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"ipv6-unicast\"\n",
+        &[
+            lab::gobgp_global(64516, "10.0.0.50"),
+            lab::gobgp_neighbor("fd00:20::1", 64514, "fd00:20::3", &["ipv6-unicast"], None),
+        ]
+        .concat(),
         50052,
     );
     let node = NODE.replace(

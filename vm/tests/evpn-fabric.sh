@@ -55,6 +55,26 @@ command -v ping >/dev/null || { echo "ping not found (apt-get install iputils-pi
 
 TORDIR=/tmp/frr-tor
 vtysh_tor() { vtysh --vty_socket "$TORDIR" -c "$1"; }
+# One GoBGP neighbour in TOML: gob_neighbor ADDRESS PEER_AS LOCAL_ADDRESS FAMILY [MULTIHOP_TTL]
+gob_neighbor() {
+    cat <<EOF
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$1"
+    peer-as = $2
+  [neighbors.transport.config]
+    local-address = "$3"
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "$4"
+EOF
+    [ -z "${5:-}" ] || printf '  [neighbors.ebgp-multihop.config]\n    enabled = true\n    multihop-ttl = %s\n' "$5"
+}
+gob_global() { printf '[global.config]\n  as = %s\n  router-id = "%s"\n  port = -1\n' "$1" "$2"; }
 
 ip -batch - <<EOF
 netns add tor
@@ -312,7 +332,11 @@ ip netns exec host-a /usr/lib/frr/bgpd -S -P 0 -z "$HADIR/zserv.api" --vty_socke
 # host-b: GoBGP as the host speaker; it installs nothing, so a default route to its node.
 command -v gobgpd >/dev/null || fail "gobgpd not found on the host (apt-get install gobgpd)"
 mkdir -p /tmp/gob-host-b
-cat > /tmp/gob-host-b/gobgpd.toml <<EOF
+{
+    gob_global 64516 10.0.0.52
+    gob_neighbor 192.169.10.1 64514 192.169.10.3 ipv4-unicast
+    gob_neighbor 2001:db8:1::1 64514 2001:db8:1::3 ipv6-unicast
+} > /tmp/gob-host-b/gobgpd.toml
 [global.config]
   as = 64516
   router-id = "10.0.0.52"
@@ -517,13 +541,17 @@ jq -e --arg m "$mac_a" '.macs[$m].type == "remote" and .macs[$m].remoteVtep == "
 echo "ok: the FRR leaf took our type-3 routes (remote VTEPs 100.65.0.0, 100.65.0.1 in VNI 110) and our type-2 ($mac_a via 100.65.0.0); leafhost2 -> host-a over L2VNI 110"
 
 # GoBGP as a second EVPN speaker (AS 64999, behind the ToR; its VTEP is its underlay address,
-# which the ToR redistributes) injects two type-5 routes for VRF red (RT 64999:100, imported
-# by *:100): one complete (router MAC, label 100), and one as GoBGP sends it by default (no
-# router MAC, label 0), which FRR drops (the ToR does not pass it on; perouterd's identical
-# rule is unit-tested in evpn::type5).
+# which the ToR redistributes; it also peers with node-a directly) injects two type-5 routes
+# for VRF red (RT 64999:100, imported by *:100): one complete (router MAC, label 100), and one
+# as GoBGP sends it by default (no router MAC, label 0), which FRR's rule (RFC 9136 §3.1)
+# treats as withdrawn: the ToR does, and so does node-a on the direct session.
 if command -v gobgpd >/dev/null; then
     mkdir -p /tmp/gob
-    cat > /tmp/gob/gobgpd.toml <<EOF
+    {
+        gob_global 64999 10.0.0.99
+        gob_neighbor 192.168.13.2 64512 192.168.13.3 l2vpn-evpn
+        gob_neighbor 192.168.11.3 64514 192.168.13.3 l2vpn-evpn 8
+    } > /tmp/gob/gobgpd.toml
 [global.config]
   as = 64999
   router-id = "10.0.0.99"

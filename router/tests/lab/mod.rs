@@ -462,6 +462,39 @@ impl Gobgp {
     }
 }
 
+/// GoBGP's `[global.config]`: AS `asn`, router ID `router_id`, not listening (it dials).
+pub fn gobgp_global(asn: u32, router_id: &str) -> String {
+    format!("[global.config]\n  as = {asn}\n  router-id = \"{router_id}\"\n  port = -1\n")
+}
+
+/// One GoBGP neighbour: `addr` in AS `peer_as`, dialled from `local`, hold time 9 s,
+/// keepalive 3 s, connect-retry 1 s, carrying `families` (GoBGP's names, `l2vpn-evpn`,
+/// `ipv4-unicast`, `l3vpn-ipv4-unicast`…); eBGP multihop with TTL `multihop` when set.
+pub fn gobgp_neighbor(
+    addr: &str,
+    peer_as: u32,
+    local: &str,
+    families: &[&str],
+    multihop: Option<u8>,
+) -> String {
+    let mut s = format!(
+        "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"{addr}\"\n    peer-as = {peer_as}\n\
+         [neighbors.transport.config]\n    local-address = \"{local}\"\n\
+         [neighbors.timers.config]\n    hold-time = 9\n    keepalive-interval = 3\n    connect-retry = 1\n"
+    );
+    if let Some(ttl) = multihop {
+        s.push_str(&format!(
+            "[neighbors.ebgp-multihop.config]\n    enabled = true\n    multihop-ttl = {ttl}\n"
+        ));
+    }
+    for f in families {
+        s.push_str(&format!(
+            "[[neighbors.afi-safis]]\n  [neighbors.afi-safis.config]\n    afi-safi-name = \"{f}\"\n"
+        ));
+    }
+    s
+}
+
 /// perouterd in a namespace, with its API socket.
 pub struct Perouterd {
     pub proc: Proc,
