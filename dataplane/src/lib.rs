@@ -13,7 +13,8 @@
 //!   apart from the loopback's own addresses;
 //! - routes: `rtm_protocol` = [`RTPROT_PEROUTERD`] (configurable);
 //! - neighbours: `NTF_EXT_LEARNED` and `NDA_PROTOCOL` = the protocol id (`extern_learn`);
-//! - unicast VXLAN FDB entries: `NTF_EXT_LEARNED` (`extern_learn`, as zebra writes them);
+//! - unicast FDB entries, of VXLAN devices (`self`) and of bridges (`master`):
+//!   `NTF_EXT_LEARNED` (`extern_learn`, as zebra writes them);
 //! - zero-MAC (flood list) VXLAN FDB entries: `permanent` on a VXLAN device we own (the kernel
 //!   keeps one flag set for the whole flood list, so no per-remote mark is possible).
 //!
@@ -21,7 +22,7 @@
 //! address generation, bridge-port `learning`/`neigh_suppress`), external links we configure
 //! but never own (`lo`, an underlay NIC), addresses, sysctls, routes (ECMP, onlink, metric,
 //! blackhole/unreachable, SRv6 `seg6` encap and `seg6local` End/End.DT4/DT6/DT46), neighbours
-//! and VXLAN FDB entries; routes, neighbours and FDB entries are written in batches (many
+//! and FDB entries (VXLAN devices' and bridges'); routes, neighbours and FDB entries are written in batches (many
 //! requests per `sendmsg`, one ACK per batch). Around the reconciler: [`layout`] builds
 //! OpenPERouter's objects (namespace, VTEP, L3VNI, L2VNI, L3VPN, passthrough), [`underlay`]
 //! moves NICs in and out of the namespace, [`watch`] turns kernel notifications into typed
@@ -41,8 +42,8 @@ pub mod watch;
 
 pub use error::DataplaneError;
 pub use model::{
-    AddrGenMode, Address, BridgePort, DesiredState, Encap, Fdb, FdbKey, Link, LinkKind, MacAddr,
-    Neigh, NeighKey, NextHop, ObservedLink, ObservedState, Route, RouteKey, RouteKind,
+    AddrGenMode, Address, BridgePort, DesiredState, Encap, Fdb, FdbKey, FdbTable, Link, LinkKind,
+    MacAddr, Neigh, NeighKey, NextHop, ObservedLink, ObservedState, Route, RouteKey, RouteKind,
     Seg6LocalAction,
 };
 pub use report::{ApplyReport, Counts};

@@ -6,7 +6,9 @@
 use tracing::debug;
 
 use crate::error::DataplaneError;
-use crate::model::{Address, DesiredState, Fdb, Link, Neigh, ObservedLink, ObservedState};
+use crate::model::{
+    Address, DesiredState, Fdb, FdbTable, Link, Neigh, ObservedLink, ObservedState,
+};
 use crate::plan::{plan, Op};
 use crate::report::ApplyReport;
 use crate::Dataplane;
@@ -61,8 +63,9 @@ impl MemoryDataplane {
         self.state.neighbours.insert(neigh.key(), (neigh, false));
     }
 
-    /// Adds an FDB entry someone else made (`permanent` without `extern_learn`): not ours,
-    /// unless it is a flood-list entry on a VXLAN device we own (the kernel cannot tell).
+    /// Adds an FDB entry someone else made (`permanent` without `extern_learn`, or for a
+    /// bridge entry learned from traffic): not ours, unless it is a flood-list entry on a
+    /// VXLAN device we own (the kernel cannot tell).
     pub fn add_foreign_fdb(&mut self, fdb: Fdb) {
         let owned = fdb.is_flood() && self.state.links.get(&fdb.link).is_some_and(|l| l.owned);
         self.state.fdb.insert(fdb.key(), (fdb, owned));
@@ -99,6 +102,24 @@ impl MemoryDataplane {
         }
     }
 
+    fn master_of(&self, link: &str) -> Option<&str> {
+        self.state.links.get(link)?.link.master.as_deref()
+    }
+
+    fn is_bridge_port(&self, link: &str) -> bool {
+        self.master_of(link)
+            .and_then(|m| self.state.links.get(m))
+            .is_some_and(|b| matches!(b.link.kind, crate::model::LinkKind::Bridge))
+    }
+
+    /// Like the kernel: a port leaving its bridge (or the bridge being deleted) takes the
+    /// bridge's entries for the port with it.
+    fn drop_bridge_entries(&mut self, port: &str) {
+        self.state
+            .fdb
+            .retain(|k, _| k.table != FdbTable::Bridge || k.link != port);
+    }
+
     fn execute(&mut self, op: &Op) -> Result<(), DataplaneError> {
         match op {
             Op::DeleteRoute(r) => {
@@ -115,10 +136,15 @@ impl MemoryDataplane {
                     .retain(|_, r| !r.devices().any(|d| d == name));
                 self.state.neighbours.retain(|k, _| k.link != *name);
                 self.state.fdb.retain(|k, _| k.link != *name);
+                let mut ports = Vec::new();
                 for l in self.state.links.values_mut() {
                     if l.link.master.as_deref() == Some(name) {
                         l.link.master = None;
+                        ports.push(l.link.name.clone());
                     }
+                }
+                for port in ports {
+                    self.drop_bridge_entries(&port);
                 }
             }
             Op::CreateLink(link) => {
@@ -155,6 +181,7 @@ impl MemoryDataplane {
                 if let Some(mtu) = change.mtu {
                     l.link.mtu = Some(mtu);
                 }
+                let master_changed = change.master.as_ref().is_some_and(|m| *m != l.link.master);
                 if let Some(master) = &change.master {
                     l.link.master.clone_from(master);
                 }
@@ -175,6 +202,9 @@ impl MemoryDataplane {
                     l.link.port.neigh_suppress = Some(v);
                 }
                 l.owned |= change.mark_owned;
+                if master_changed {
+                    self.drop_bridge_entries(&change.name);
+                }
                 // Like the kernel: a link entering or leaving a VRF is cycled and loses its
                 // IPv6 addresses.
                 let vrf_involved = |name: &Option<String>| {
@@ -213,7 +243,36 @@ impl MemoryDataplane {
                 self.state.fdb.remove(&f.key());
             }
             Op::AddFdb(f) | Op::ReplaceFdb(f) => {
-                self.require_link(&format!("fdb {} on {}", f.mac, f.link), &f.link)?;
+                let object = format!("fdb {} on {}", f.mac, f.link);
+                self.require_link(&object, &f.link)?;
+                if f.is_bridge() && !self.is_bridge_port(&f.link) {
+                    // The kernel: `NTF_MASTER` on a device that is not a bridge port.
+                    return Err(DataplaneError::Kernel {
+                        op: "add fdb",
+                        object,
+                        errno: libc::EOPNOTSUPP,
+                        source: std::io::Error::from_raw_os_error(libc::EOPNOTSUPP),
+                    });
+                }
+                if f.is_bridge() {
+                    // One bridge entry per MAC: ours takes over a learned one on another port.
+                    let master = self.master_of(&f.link);
+                    let taken: Vec<_> = self
+                        .state
+                        .fdb
+                        .keys()
+                        .filter(|k| {
+                            k.table == FdbTable::Bridge
+                                && k.mac == f.mac
+                                && k.link != f.link
+                                && self.master_of(&k.link) == master
+                        })
+                        .cloned()
+                        .collect();
+                    for k in taken {
+                        self.state.fdb.remove(&k);
+                    }
+                }
                 self.state.fdb.insert(f.key(), (f.clone(), true));
             }
             Op::SetSysctl { key, value } => {
@@ -423,6 +482,59 @@ mod tests {
             // Deleting the link takes its entries along.
             dp.apply(&DesiredState::new()).await.unwrap();
             assert!(dp.all().fdb.is_empty() && dp.all().neighbours.is_empty());
+        });
+    }
+
+    #[test]
+    fn bridge_fdb_entries_take_over_learned_ones_and_leave_with_the_port() {
+        use crate::model::{Fdb, MacAddr};
+        block_on(async {
+            let mut dp = MemoryDataplane::new();
+            dp.add_foreign_link(Link::new("veth0", LinkKind::Other("veth".into())));
+            let mut d = l3vni();
+            let mac = MacAddr([2, 0, 0, 0, 0, 2]);
+            let vtep = "100.65.0.2".parse().unwrap();
+            // Created first, then made a port of the bridge: the learned entry of a local host.
+            let r = dp.apply(&d).await.unwrap();
+            assert!(r.writes > 0);
+            let mut veth = dp.all().links["veth0"].link.clone();
+            veth.master = Some("br-pe-100".into());
+            dp.add_foreign_link(veth);
+            dp.add_foreign_fdb(Fdb::bridge("veth0", mac));
+
+            d.add_fdb(Fdb::unicast("vni100", mac, vtep));
+            d.add_fdb(Fdb::bridge("vni100", mac));
+            let r = dp.apply(&d).await.unwrap();
+            assert_eq!((r.fdb.created, r.writes), (2, 2), "{r:?}");
+            let bridge: Vec<_> = dp
+                .all()
+                .fdb
+                .keys()
+                .filter(|k| k.table == FdbTable::Bridge)
+                .collect();
+            assert_eq!(bridge.len(), 1, "the learned entry moved: {bridge:?}");
+            assert_eq!(bridge[0].link, "vni100");
+            assert!(dp.apply(&d).await.unwrap().is_noop());
+
+            // Not a bridge port: refused, as the kernel does (EOPNOTSUPP).
+            let mut bad = d.clone();
+            bad.add_link(Link::new("lonely", LinkKind::Bridge));
+            bad.add_fdb(Fdb::bridge("lonely", mac));
+            let err = dp.apply(&bad).await.unwrap_err();
+            assert!(
+                matches!(&err, DataplaneError::Kernel { errno, .. } if *errno == libc::EOPNOTSUPP),
+                "{err}"
+            );
+
+            // The port leaving the bridge takes the bridge's entry along, not the device's.
+            let mut detached = d.clone();
+            if let Some(l) = detached.links.get_mut("vni100") {
+                l.master = None;
+            }
+            detached.fdb.retain(|_, f| !f.is_bridge());
+            dp.apply(&detached).await.unwrap();
+            assert!(dp.all().fdb.keys().all(|k| k.table == FdbTable::Device));
+            assert_eq!(dp.all().fdb.len(), 1);
         });
     }
 }

@@ -490,60 +490,105 @@ impl Neigh {
     }
 }
 
-/// The identity of an FDB entry: `(link, mac)` for a unicast MAC (one remote VTEP per MAC,
-/// changed in place), `(link, 00:00:00:00:00:00, dst)` for each member of the flood list.
+/// Which forwarding database an FDB entry belongs to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FdbTable {
+    /// The device's own table (`bridge fdb ... self`, `NTF_SELF`): a VXLAN device's remote
+    /// VTEPs.
+    #[default]
+    Device,
+    /// The table of the bridge the device is a port of (`bridge fdb ... master`,
+    /// `NTF_MASTER`): which port the bridge forwards a MAC to.
+    Bridge,
+}
+
+/// The identity of an FDB entry: `(link, mac, table)` for a unicast MAC (one remote VTEP per
+/// MAC, changed in place; one bridge port per MAC), `(link, 00:00:00:00:00:00, dst)` for each
+/// member of the flood list.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FdbKey {
-    /// VXLAN device name.
+    /// VXLAN device name (for a [`FdbTable::Bridge`] entry: the bridge port).
     pub link: String,
     /// MAC address.
     pub mac: MacAddr,
     /// Remote VTEP, only for flood-list (zero MAC) entries.
     pub dst: Option<IpAddr>,
+    /// The table holding the entry.
+    pub table: FdbTable,
 }
 
-/// A VXLAN FDB entry (`bridge fdb ... dev vxlanN dst VTEP self`).
+/// An FDB entry: a VXLAN device's own (`bridge fdb ... dev vxlanN dst VTEP self`), or the
+/// bridge's entry for a MAC behind one of its ports (`bridge fdb ... dev vxlanN master`).
 ///
 /// Unicast MACs (EVPN type-2 MACs, type-5 router MACs) are written `extern_learn`
-/// (`NTF_EXT_LEARNED`: never aged, and our ownership mark). Zero-MAC flood entries (EVPN
-/// type-3) share one kernel entry whose flags cannot carry a per-remote mark, so they are
-/// written `permanent` and counted as ours when they are on a VXLAN device we own.
+/// (`NTF_EXT_LEARNED`: never aged, and our ownership mark), in both tables. Zero-MAC flood
+/// entries (EVPN type-3) share one kernel entry whose flags cannot carry a per-remote mark, so
+/// they are written `permanent` and counted as ours when they are on a VXLAN device we own.
+///
+/// A bridge entry ([`Fdb::bridge`]) takes over the bridge's dynamically learned entry for the
+/// same MAC on another port at once (the kernel lets an `extern_learn` entry replace a learned
+/// one), and is never aged; a frame from the MAC on another port moves it back (the kernel
+/// then clears `extern_learn`: the entry is a learned one again, no longer ours). Bridge
+/// entries are read back on the ports of bridges (VLAN 0 only: our bridges do not filter
+/// VLANs).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Fdb {
-    /// VXLAN device name.
+    /// VXLAN device name (for a [`FdbTable::Bridge`] entry: the bridge port).
     pub link: String,
     /// MAC address ([`MacAddr::ZERO`] for a flood-list entry).
     pub mac: MacAddr,
-    /// Remote VTEP.
+    /// Remote VTEP (`None` in the bridge's table: not written there).
     pub dst: Option<IpAddr>,
-    /// VNI to send with, when it is not the device's own (`None` = the device's VNI).
+    /// VNI to send with, when it is not the device's own (`None` = the device's VNI; always
+    /// `None` in the bridge's table: not written there).
     pub vni: Option<u32>,
+    /// The table holding the entry.
+    pub table: FdbTable,
 }
 
 impl Fdb {
-    /// A unicast entry: `mac` is behind remote VTEP `dst`.
+    /// A unicast entry of a VXLAN device: `mac` is behind remote VTEP `dst`.
     pub fn unicast(link: impl Into<String>, mac: MacAddr, dst: IpAddr) -> Self {
         Fdb {
             link: link.into(),
             mac,
             dst: Some(dst),
             vni: None,
+            table: FdbTable::Device,
         }
     }
 
-    /// A flood-list entry: BUM traffic is also sent to remote VTEP `dst`.
+    /// A flood-list entry of a VXLAN device: BUM traffic is also sent to remote VTEP `dst`.
     pub fn flood(link: impl Into<String>, dst: IpAddr) -> Self {
         Fdb {
             link: link.into(),
             mac: MacAddr::ZERO,
             dst: Some(dst),
             vni: None,
+            table: FdbTable::Device,
         }
     }
 
-    /// Whether this is a flood-list (zero MAC) entry.
+    /// An entry of the bridge's FDB: the bridge forwards frames for `mac` to its port `port`
+    /// (`bridge fdb add MAC dev PORT master extern_learn`).
+    pub fn bridge(port: impl Into<String>, mac: MacAddr) -> Self {
+        Fdb {
+            link: port.into(),
+            mac,
+            dst: None,
+            vni: None,
+            table: FdbTable::Bridge,
+        }
+    }
+
+    /// Whether this is a flood-list (zero MAC) entry of a VXLAN device.
     pub fn is_flood(&self) -> bool {
-        self.mac.is_zero()
+        self.table == FdbTable::Device && self.mac.is_zero()
+    }
+
+    /// Whether this is an entry of the bridge's FDB ([`Fdb::bridge`]).
+    pub fn is_bridge(&self) -> bool {
+        self.table == FdbTable::Bridge
     }
 
     /// The entry's identity.
@@ -552,6 +597,7 @@ impl Fdb {
             link: self.link.clone(),
             mac: self.mac,
             dst: if self.is_flood() { self.dst } else { None },
+            table: self.table,
         }
     }
 }
@@ -567,7 +613,7 @@ pub struct DesiredState {
     pub routes: BTreeMap<RouteKey, Route>,
     /// Neighbour entries by identity.
     pub neighbours: BTreeMap<NeighKey, Neigh>,
-    /// VXLAN FDB entries by identity.
+    /// FDB entries (VXLAN devices' and bridges') by identity.
     pub fdb: BTreeMap<FdbKey, Fdb>,
     /// Sysctls of the namespace: key relative to `/proc/sys` (`net/ipv4/conf/all/forwarding`)
     /// → value.
@@ -650,7 +696,8 @@ pub struct ObservedState {
     pub routes: BTreeMap<RouteKey, Route>,
     /// Neighbour entries on the links in `links`, each with whether it carries our mark.
     pub neighbours: BTreeMap<NeighKey, (Neigh, bool)>,
-    /// `self` FDB entries of the VXLAN devices in `links`, each with whether it is ours.
+    /// `self` FDB entries of the VXLAN devices in `links` and `master` entries on the ports of
+    /// the bridges in `links`, each with whether it is ours.
     pub fdb: BTreeMap<FdbKey, (Fdb, bool)>,
     /// Current values of the sysctls a desired state names (empty in
     /// [`crate::Dataplane::current`]: a sysctl has no owner).

@@ -20,16 +20,23 @@
 //! `NLM_F_CREATE|NLM_F_REPLACE`.
 //!
 //! Ownership marks (see the crate docs): links by `IFLA_GROUP`, addresses by `IFA_PROTO`,
-//! routes by `rtm_protocol`, neighbours by `NTF_EXT_LEARNED` + `NDA_PROTOCOL`, unicast VXLAN
-//! FDB entries by `NTF_EXT_LEARNED`, flood-list entries by being `permanent` on an owned
-//! VXLAN device; only marked objects are ever deleted.
+//! routes by `rtm_protocol`, neighbours by `NTF_EXT_LEARNED` + `NDA_PROTOCOL`, unicast FDB
+//! entries (VXLAN devices' and bridges') by `NTF_EXT_LEARNED`, flood-list entries by being
+//! `permanent` on an owned VXLAN device; only marked objects are ever deleted.
 //!
 //! Neighbours are written as zebra writes EVPN neighbours: `NUD_NOARP` + `NTF_EXT_LEARNED`
 //! (never probed, never garbage-collected). Unicast FDB entries as zebra writes remote MACs:
 //! `NTF_SELF` + `NTF_EXT_LEARNED`, `NUD_REACHABLE` (ext-learned entries do not age), with
 //! `NLM_F_REPLACE` so a changed VTEP is one write. Flood-list entries (zero MAC) are
 //! `NTF_SELF`, `NUD_PERMANENT`, written with `NLM_F_APPEND` (one remote per write), as
-//! `bridge fdb append` and zebra's type-3 handling do.
+//! `bridge fdb append` and zebra's type-3 handling do. Bridge entries (`Fdb::bridge`) are
+//! written as zebra writes the bridge side of a remote MAC: `NTF_MASTER` + `NTF_EXT_LEARNED`,
+//! `NUD_REACHABLE`, on the port, with `NLM_F_CREATE|NLM_F_REPLACE` like the others. The kernel
+//! handles them on its external-learning path, which ignores those flags: the write takes over
+//! the bridge's learned entry of the MAC on another port (even a create with `NLM_F_EXCL`, as
+//! `bridge fdb add` sends, does). The bridge's dump reports them with `NDA_MASTER` = the bridge
+//! and `NTF_EXT_LEARNED`, without `NTF_MASTER`; they are read back on ports of bridges, VLAN 0
+//! only.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -71,8 +78,8 @@ use tracing::{debug, info};
 
 use crate::error::DataplaneError;
 use crate::model::{
-    AddrGenMode, Address, BridgePort, DesiredState, Encap, Fdb, Link, LinkKind, MacAddr, Neigh,
-    NextHop, ObservedLink, ObservedState, Route, RouteKind, Seg6LocalAction,
+    AddrGenMode, Address, BridgePort, DesiredState, Encap, Fdb, FdbTable, Link, LinkKind, MacAddr,
+    Neigh, NextHop, ObservedLink, ObservedState, Route, RouteKind, Seg6LocalAction,
 };
 use crate::netns::NetnsHandle;
 use crate::nlattr::{address_net, gateway, neigh_dst, neigh_mac, route_ip};
@@ -726,22 +733,37 @@ impl NetlinkDataplane {
             let Some(obs) = state.links.get(link) else {
                 continue;
             };
-            if !matches!(obs.link.kind, LinkKind::Vxlan { .. })
-                || !n.header.flags.contains(NeighbourFlags::Own)
-            {
-                continue;
-            }
             let Some(mac) = neigh_mac(&n.attributes) else {
                 continue;
             };
-            let fdb = Fdb {
-                link: link.clone(),
-                mac,
-                dst: neigh_dst(&n.attributes),
-                vni: n.attributes.iter().find_map(|a| match a {
-                    NeighbourAttribute::Vni(v) => Some(*v),
-                    _ => None,
-                }),
+            let fdb = if n.header.flags.contains(NeighbourFlags::Own) {
+                // The device's own table: only VXLAN devices' are ours to manage.
+                if !matches!(obs.link.kind, LinkKind::Vxlan { .. }) {
+                    continue;
+                }
+                Fdb {
+                    link: link.clone(),
+                    mac,
+                    dst: neigh_dst(&n.attributes),
+                    vni: n.attributes.iter().find_map(|a| match a {
+                        NeighbourAttribute::Vni(v) => Some(*v),
+                        _ => None,
+                    }),
+                    table: FdbTable::Device,
+                }
+            } else {
+                // The bridge's table: entries pointing at a port (not the bridge's own MAC),
+                // without a VLAN (our bridges do not filter VLANs).
+                let port_of_bridge = obs.link.master.as_ref().is_some_and(|m| {
+                    state
+                        .links
+                        .get(m)
+                        .is_some_and(|b| matches!(b.link.kind, LinkKind::Bridge))
+                });
+                if !port_of_bridge || !fdb_is_master(&n) || fdb_vlan(&n).is_some() {
+                    continue;
+                }
+                Fdb::bridge(link.clone(), mac)
             };
             let owned = if fdb.is_flood() {
                 obs.owned && n.header.state == NeighbourState::Permanent
@@ -1488,17 +1510,41 @@ impl NetlinkDataplane {
 }
 
 fn fdb_object(f: &Fdb) -> String {
-    match f.dst {
-        Some(dst) => format!("fdb {} dst {dst} on {}", f.mac, f.link),
-        None => format!("fdb {} on {}", f.mac, f.link),
+    match (f.table, f.dst) {
+        (FdbTable::Bridge, _) => format!("bridge fdb {} on {}", f.mac, f.link),
+        (FdbTable::Device, Some(dst)) => format!("fdb {} dst {dst} on {}", f.mac, f.link),
+        (FdbTable::Device, None) => format!("fdb {} on {}", f.mac, f.link),
     }
 }
 
+/// Whether an `AF_BRIDGE` neighbour message is an entry of a bridge's FDB: `NDA_MASTER` naming
+/// the bridge (what the bridge's dump sets; it leaves `NTF_MASTER` out), or `NTF_MASTER`.
+fn fdb_is_master(n: &NeighbourMessage) -> bool {
+    n.header.flags.contains(NeighbourFlags::Controller)
+        || n.attributes
+            .iter()
+            .any(|a| matches!(a, NeighbourAttribute::Controller(i) if *i != 0))
+}
+
+/// The VLAN of a bridge FDB entry (`NDA_VLAN`; `None` when absent or 0).
+fn fdb_vlan(n: &NeighbourMessage) -> Option<u16> {
+    n.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::Vlan(v) if *v != 0 => Some(*v),
+        _ => None,
+    })
+}
+
+/// The request for an FDB entry: `full` for a write (state and `extern_learn`), the identity
+/// only for a delete. A bridge entry is `NTF_MASTER` on the port (the kernel finds the bridge
+/// from it), a VXLAN device's `NTF_SELF`.
 fn fdb_message(f: &Fdb, index: u32, full: bool) -> NeighbourMessage {
     let mut msg = NeighbourMessage::default();
     msg.header.family = AddressFamily::Bridge;
     msg.header.ifindex = index;
-    msg.header.flags = NeighbourFlags::Own;
+    msg.header.flags = match f.table {
+        FdbTable::Device => NeighbourFlags::Own,
+        FdbTable::Bridge => NeighbourFlags::Controller,
+    };
     if full {
         if f.is_flood() {
             msg.header.state = NeighbourState::Permanent;
@@ -1509,12 +1555,14 @@ fn fdb_message(f: &Fdb, index: u32, full: bool) -> NeighbourMessage {
     }
     msg.attributes
         .push(NeighbourAttribute::LinkLayerAddress(f.mac.0.to_vec()));
-    if let Some(dst) = f.dst {
-        msg.attributes
-            .push(NeighbourAttribute::Destination(NeighbourAddress::from(dst)));
-    }
-    if let Some(vni) = f.vni {
-        msg.attributes.push(NeighbourAttribute::Vni(vni));
+    if f.table == FdbTable::Device {
+        if let Some(dst) = f.dst {
+            msg.attributes
+                .push(NeighbourAttribute::Destination(NeighbourAddress::from(dst)));
+        }
+        if let Some(vni) = f.vni {
+            msg.attributes.push(NeighbourAttribute::Vni(vni));
+        }
     }
     msg
 }

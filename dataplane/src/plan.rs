@@ -12,7 +12,9 @@
 //! - only owned links, marked addresses and routes with our protocol, and neighbour / FDB
 //!   entries we own are ever deleted;
 //! - a desired neighbour or unicast FDB entry that exists but differs (other MAC, other VTEP,
-//!   or not marked as ours) is replaced in one write, which also marks it (adoption);
+//!   or not marked as ours) is replaced in one write, which also marks it (adoption); a
+//!   VXLAN device's entry (`self`) and the bridge's entry for the same MAC on that device
+//!   (`master`, [`Fdb::bridge`]) are distinct objects, diffed independently;
 //! - an [`LinkKind::External`] link (`lo`, an underlay NIC) is changed in place, never marked,
 //!   created or deleted; a missing one is an error;
 //! - a sysctl is written when its value differs; removing it from the desired state leaves
@@ -283,9 +285,14 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>,
 }
 
 /// `vni: Some(the device's own VNI)` is written as `None`: the kernel reports `NDA_VNI` only
-/// when it differs from the device's VNI.
+/// when it differs from the device's VNI. A bridge entry has neither VTEP nor VNI (they are
+/// not written, and read back as `None`).
 fn normalize_fdb(fdb: &Fdb, desired: &DesiredState) -> Fdb {
     let mut f = fdb.clone();
+    if f.is_bridge() {
+        f.dst = None;
+        f.vni = None;
+    }
     if let (Some(v), Some(link)) = (f.vni, desired.links.get(&f.link)) {
         if matches!(link.kind, LinkKind::Vxlan { vni, .. } if vni == v) {
             f.vni = None;
@@ -587,6 +594,55 @@ mod tests {
         // Entries of a deleted link go with it: no explicit deletes.
         let ops = plan(&DesiredState::new(), &o).unwrap();
         assert!(matches!(ops.as_slice(), [Op::DeleteLink { .. }]), "{ops:?}");
+    }
+
+    #[test]
+    fn bridge_fdb_entries_are_distinct_from_the_devices_and_owned_by_extern_learn() {
+        let br = Link::new("br", LinkKind::Bridge);
+        let vx = Link::new("vx", vx(100)).with_master("br");
+        let mut o = observed(&[(&br, 4, true), (&vx, 5, true)]);
+        let mac = MacAddr([2, 0, 0, 0, 0, 2]);
+        let vtep = "10.0.0.2".parse().unwrap();
+        let device = Fdb::unicast("vx", mac, vtep);
+        let bridge = Fdb::bridge("vx", mac);
+        assert_ne!(device.key(), bridge.key());
+        assert!(bridge.is_bridge() && !bridge.is_flood());
+        assert!(!Fdb::bridge("vx", MacAddr::ZERO).is_flood());
+        o.fdb.insert(device.key(), (device.clone(), true));
+        o.fdb.insert(bridge.key(), (bridge.clone(), true));
+
+        // A VTEP or VNI given to a bridge entry is meaningless: not a difference.
+        let mut d = DesiredState::new();
+        d.add_link(br.clone()).add_link(vx.clone());
+        let mut odd = bridge.clone();
+        odd.dst = Some(vtep);
+        odd.vni = Some(5000);
+        d.add_fdb(device.clone()).add_fdb(odd);
+        assert_eq!(plan(&d, &o).ok(), Some(vec![]));
+        o.fdb.remove(&bridge.key());
+
+        // The device's entry exists: only the bridge's is added.
+        let mut d = DesiredState::new();
+        d.add_link(br.clone()).add_link(vx.clone());
+        d.add_fdb(device.clone()).add_fdb(bridge.clone());
+        assert_eq!(plan(&d, &o).ok(), Some(vec![Op::AddFdb(bridge.clone())]));
+
+        // A learned (not extern_learn) bridge entry on the port is adopted in one write.
+        o.fdb.insert(bridge.key(), (bridge.clone(), false));
+        assert_eq!(
+            plan(&d, &o).ok(),
+            Some(vec![Op::ReplaceFdb(bridge.clone())])
+        );
+        o.fdb.insert(bridge.key(), (bridge.clone(), true));
+        assert_eq!(plan(&d, &o).ok(), Some(vec![]));
+
+        // Dropped from the desired state: deleted, the device's entry stays; a learned entry
+        // on another port (not ours) is never touched.
+        let other = Fdb::bridge("veth0", MacAddr([2, 0, 0, 0, 0, 3]));
+        o.fdb.insert(other.key(), (other, false));
+        let mut d2 = DesiredState::new();
+        d2.add_link(br).add_link(vx).add_fdb(device);
+        assert_eq!(plan(&d2, &o).ok(), Some(vec![Op::DeleteFdb(bridge)]));
     }
 
     #[test]

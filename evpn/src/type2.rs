@@ -61,8 +61,14 @@
 //!
 //! # Kernel objects ([`MacTable::dataplane`])
 //!
-//! For a MAC owned by a remote VTEP in L2VNI `N`: `Fdb::unicast("vniN", mac, vtep)`; for each
-//! of that VTEP's MAC+IP routes, `Neigh::new("br-pe-N", ip, mac)` (the ARP/ND suppression
+//! For a MAC owned by a remote VTEP in L2VNI `N`: `Fdb::unicast("vniN", mac, vtep)` (the VXLAN
+//! device's entry, `MAC dev vniN dst VTEP self extern_learn`) and `Fdb::bridge("vniN", mac)`
+//! (the bridge's entry, `MAC dev vniN master extern_learn`: the bridge forwards frames for the
+//! MAC to the VXLAN port instead of flooding them to every port, and never ages the entry),
+//! both as zebra installs a remote MAC (the bridge entry is left out for the L2VNI's anycast
+//! gateway MAC, [`dataplane::layout::anycast_mac`]: every node's bridge owns it, and the kernel
+//! lets an `extern_learn` entry take over even the bridge's local entry, which would send
+//! frames for the gateway into the overlay); for each of that VTEP's MAC+IP routes, `Neigh::new("br-pe-N", ip, mac)` (the ARP/ND suppression
 //! entry), unless the IP is bound locally (the kernel's own entry wins). For each host route of
 //! an L3VNI `V` (table `T`): `ip route add IP/32|/128 vrf T via VTEP dev br-pe-V onlink`, the
 //! neighbour `VTEP lladdr RMAC dev br-pe-V` and the FDB entry `RMAC dst VTEP dev vniV`, as
@@ -79,9 +85,15 @@
 //! - A remote route for a MAC we own locally wins when its sequence number is higher, or equal
 //!   with a lower VTEP address (§15.1 tie-break). We then withdraw our routes, stop treating
 //!   the local entry as ours ([`MacTable::is_local_active`] is false until the kernel reports
-//!   it learned again), install the remote one, and emit [`Change::FlushLocal`] so the daemon
-//!   deletes the bridge's learned entry (otherwise the bridge keeps forwarding to the old port
-//!   and, as it only notifies changes, a host that comes back would never be reported).
+//!   it learned again), install the remote one, and emit [`Change::FlushLocal`]. The bridge
+//!   entry of the remote MAC ([`MacTable::dataplane`]) replaces the bridge's learned entry on
+//!   the old port as soon as it is applied (the kernel lets an `extern_learn` entry take over a
+//!   learned one, as it does for zebra's), so the bridge stops forwarding to the old port
+//!   without waiting for the entry to age out (300 s) and without a delete from the daemon:
+//!   [`Change::FlushLocal`] is informational. The watcher reports the moved entry as
+//!   `extern_learn`, not as local learning. A host that comes back sends from its local port:
+//!   the kernel moves the entry back to that port and clears `extern_learn`, and the watcher
+//!   reports a learned MAC again.
 //! - Static MACs never move (§15.2): a local static MAC ignores every remote route for it; a
 //!   remote route with the sticky flag beats any locally learned (non-static) MAC.
 //! - Among remote VTEPs: sticky first, then the highest sequence, then the lowest VTEP.
@@ -137,8 +149,9 @@
 //! advertisement only if it is new or changed), every local one the table knows and the
 //! snapshot lacks is forgotten (a withdrawal), remote routes are kept. Mobility stays as the
 //! events would leave it, with one difference: a MAC that moved to a remote VTEP
-//! ([`Change::FlushLocal`]) while its bridge entry is still in the snapshot stays moved. The
-//! entry may predate the move (the bridge keeps it until flushed or aged out), and reclaiming
+//! ([`Change::FlushLocal`]) while its learned bridge entry is still in the snapshot stays
+//! moved. The entry may predate the move (a snapshot taken before the remote MAC's bridge
+//! entry was applied, which takes it over), and reclaiming
 //! the MAC for it would bump the sequence and take a host that is no longer here back from its
 //! new VTEP; a host that really comes back is re-learned by the bridge and reported by the
 //! watcher. Resyncing twice with the same snapshot changes nothing the second time.
@@ -152,6 +165,7 @@ use bgp_wire::community::{tunnel_type, ExtCommunity};
 use bgp_wire::evpn::{EvpnKey, EvpnRoute, MacIpAdvertisement};
 use bgp_wire::nlri::NextHop as BgpNextHop;
 use bgp_wire::types::{AdminValue, Esi, Label24, Mac};
+use dataplane::layout::anycast_mac;
 use dataplane::model::{DesiredState, Fdb, MacAddr, Neigh, NextHop, Route};
 use dataplane::watch::{DataplaneEvent, FdbEvent, NeighEvent};
 use ipnet::IpNet;
@@ -198,9 +212,10 @@ pub enum Change {
     Advertise(Originated),
     /// Withdraw this route (only its key fields matter).
     Withdraw(EvpnRoute),
-    /// The MAC moved to a remote VTEP: delete the bridge's dynamically learned entry for it
-    /// (`bridge fdb del MAC dev <port> master`), so that the bridge stops forwarding to the
-    /// old port and reports the MAC again if the host comes back.
+    /// The MAC moved to a remote VTEP. Nothing to delete: the remote MAC's bridge entry
+    /// ([`MacTable::dataplane`], `MAC dev vniN master extern_learn`) takes over the bridge's
+    /// dynamically learned entry on the old port when applied, and the kernel reports the MAC
+    /// again (learned) if the host comes back. For logging, and duplicate detection.
     FlushLocal {
         /// The L2VNI.
         vni: u32,
@@ -956,6 +971,13 @@ impl MacTable {
                 let mut fdb = Fdb::unicast(l2.vxlan(), *mac, claim.vtep);
                 fdb.vni = (label1 != l2.vni).then_some(label1);
                 out.add_fdb(fdb);
+                // The bridge's side: the MAC is behind the VXLAN port (no flooding to the
+                // local ports; takes over an entry the bridge learned before the MAC moved).
+                // Never for the bridge's own (anycast gateway) MAC: the kernel would move its
+                // local entry to the VXLAN port too.
+                if *mac != anycast_mac(l2.vni) {
+                    out.add_fdb(Fdb::bridge(l2.vxlan(), *mac));
+                }
                 for r in &winners {
                     if let Some(ip) = r.ip.filter(|ip| !v.ips.contains_key(ip)) {
                         out.add_neigh(Neigh::new(l2.bridge(), ip, *mac));
@@ -1469,7 +1491,8 @@ mod tests {
             fdb,
             [
                 &Fdb::unicast("vni100", RMAC_A, vtep_a()),
-                &Fdb::unicast("vni110", M, vtep_a())
+                &Fdb::unicast("vni110", M, vtep_a()),
+                &Fdb::bridge("vni110", M),
             ]
         );
         let neighs: BTreeSet<&Neigh> = d.neighbours.values().collect();
@@ -1516,7 +1539,13 @@ mod tests {
         r.ip = Some(ip("10.2.0.4"));
         r.send(&mut t2, &c, vtep_a()).unwrap();
         let d = t2.dataplane(&c);
-        assert_eq!(d.fdb.len(), 1);
+        assert_eq!(
+            d.fdb.values().collect::<Vec<_>>(),
+            [
+                &Fdb::unicast("vni120", N, vtep_a()),
+                &Fdb::bridge("vni120", N)
+            ]
+        );
         assert_eq!(d.neighbours.len(), 1);
         assert!(d.routes.is_empty());
 
@@ -1633,14 +1662,80 @@ mod tests {
         assert!(!t.is_local_active(110, M));
         assert_eq!(t.originated().count(), 0);
         let d = t.dataplane(&c);
+        // Both tables: the bridge's entry takes over the one it learned on the local port.
         assert_eq!(
-            d.fdb.values().next(),
-            Some(&Fdb::unicast("vni110", M, vtep_a()))
+            d.fdb.values().collect::<Vec<_>>(),
+            [
+                &Fdb::unicast("vni110", M, vtep_a()),
+                &Fdb::bridge("vni110", M)
+            ]
         );
         // The host comes back: the highest sequence seen plus one.
         t.local_mac_learned(&c, 110, M, false).unwrap();
         assert_eq!(mobility(advertised(&t.take_changes())[0]), Some((false, 6)));
         assert!(t.dataplane(&c).fdb.is_empty());
+    }
+
+    #[test]
+    fn a_moved_mac_is_installed_in_both_tables_and_the_takeover_is_not_local_learning() {
+        let c = cfg();
+        let mut t = MacTable::new();
+        let master = FdbFlags {
+            master: true,
+            ..FdbFlags::default()
+        };
+        // Learned on the local port, then claimed by a remote VTEP with a higher sequence.
+        assert!(t.handle_event(&c, &fdb_ev("pe-e-110", NeighState::Reachable, master, true)));
+        t.take_changes();
+        Remote::mac_only(110, M)
+            .seq(1, false)
+            .send(&mut t, &c, vtep_a())
+            .unwrap();
+        assert_eq!(t.take_changes()[0], Change::FlushLocal { vni: 110, mac: M });
+        let both = [
+            Fdb::unicast("vni110", M, vtep_a()),
+            Fdb::bridge("vni110", M),
+        ];
+        assert_eq!(t.dataplane(&c).fdb.into_values().collect::<Vec<_>>(), both);
+        // Applying the bridge entry moves the kernel's entry to the VXLAN port, as ours: the
+        // notification changes nothing, and neither does a snapshot holding it.
+        let takeover = fdb_ev(
+            "vni110",
+            NeighState::Reachable,
+            FdbFlags {
+                extern_learn: true,
+                ..master
+            },
+            true,
+        );
+        assert!(!t.handle_event(&c, &takeover));
+        assert!(t.take_changes().is_empty());
+        t.resync(&c, std::slice::from_ref(&takeover));
+        assert!(t.take_changes().is_empty());
+        assert_eq!(t.dataplane(&c).fdb.into_values().collect::<Vec<_>>(), both);
+        // The host comes back: the kernel moves the entry to the local port, learned again.
+        assert!(t.handle_event(&c, &fdb_ev("pe-e-110", NeighState::Reachable, master, true)));
+        assert_eq!(mobility(advertised(&t.take_changes())[0]), Some((false, 2)));
+        assert!(t.dataplane(&c).fdb.is_empty());
+    }
+
+    #[test]
+    fn the_anycast_gateway_mac_gets_no_bridge_entry() {
+        let c = cfg();
+        let mut t = MacTable::new();
+        let gw = dataplane::layout::anycast_mac(110);
+        Remote::mac_only(110, gw)
+            .send(&mut t, &c, vtep_a())
+            .unwrap();
+        Remote::mac_only(110, M).send(&mut t, &c, vtep_a()).unwrap();
+        assert_eq!(
+            t.dataplane(&c).fdb.into_values().collect::<Vec<_>>(),
+            [
+                Fdb::unicast("vni110", gw, vtep_a()),
+                Fdb::unicast("vni110", M, vtep_a()),
+                Fdb::bridge("vni110", M),
+            ]
+        );
     }
 
     #[test]
@@ -1909,6 +2004,8 @@ mod tests {
                 neigh_ev("eth0", "10.1.1.5", NeighState::Reachable, false, true),
                 None,
             ),
+            // Our bridge entry of a remote MAC, deleted (withdrawn): not a local MAC gone.
+            (fdb_ev("vni110", NeighState::Reachable, ours, false), None),
         ];
         for (i, (event, want)) in cases.iter().enumerate() {
             assert_eq!(local_event(&c, event), *want, "case {i}");
@@ -2217,7 +2314,14 @@ mod tests {
         assert_eq!(ch.len(), 1);
         assert_eq!(mobility(advertised(&ch)[0]), Some((false, 4)));
         let remote_n = Fdb::unicast("vni110", N, vtep_a());
-        let fdb = |t: &MacTable| t.dataplane(&c).fdb.into_values().collect::<Vec<_>>();
+        // The VXLAN devices' entries (each has its bridge entry, checked elsewhere).
+        let fdb = |t: &MacTable| {
+            t.dataplane(&c)
+                .fdb
+                .into_values()
+                .filter(|f| !f.is_bridge())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(fdb(&t), vec![remote_n.clone()]);
 
         // The host moves to the remote VTEP (seq 5): ours is withdrawn, its entry flushed.
@@ -2283,7 +2387,7 @@ mod tests {
         let ch = t.take_changes();
         assert!(matches!(&ch[0], Change::Withdraw(r) if r.rd() == l2(&c, 120).rd));
         assert!(matches!(&ch[1], Change::Advertise(o) if o.route.rd() == l2(&c2, 120).rd));
-        assert_eq!(t.dataplane(&c2).fdb.len(), 1);
+        assert_eq!(t.dataplane(&c2).fdb.len(), 2);
         // L2VNI 120 removed: its route is withdrawn and its remote entries dropped.
         let mut c3 = c2.clone();
         c3.l2vnis.retain(|l| l.vni != 120);

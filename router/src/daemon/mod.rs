@@ -880,7 +880,7 @@ impl Actor {
                     self.rib.withdraw_local(rib::Nlri::L2vpnEvpn(route).dest());
                 }
                 evpn::type2::Change::FlushLocal { vni, mac } => {
-                    tracing::info!(vni, %mac, "MAC moved to a remote VTEP (the bridge's learned entry ages out)");
+                    tracing::info!(vni, %mac, "MAC moved to a remote VTEP (its bridge entry now points at the VXLAN port)");
                 }
             }
         }
