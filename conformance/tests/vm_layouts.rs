@@ -23,6 +23,9 @@
 //!   FRR 8.4 ToR (bgpd + zebra, IPv6 unicast + VPN-IPv4/IPv6) and two perouterd nodes with the
 //!   SRv6 L3VPN blue: locators over BGP, End.DT46 SIDs, H.Encaps routes in VRF blue, and
 //!   host-a pings host-b over IPv4 and IPv6 through SRv6 with the VTEPs as outer sources.
+//!   Then an FRR 8.4 PE (bgpd + zebra, kernel VRF blue, locator fd00:0:50::/64, End.DT4 and
+//!   End.DT6 SIDs): node-a imports its routes with its SIDs and installs H.Encaps to them,
+//!   FRR installs ours, and host-a <-> host-c (behind FRR) ping both ways over IPv4 and IPv6.
 //!
 //! Needs qemu-system-x86, linux-image-amd64, busybox-static, cpio and jq: `vm/install.sh` (as
 //! root), and FRR, GoBGP and ping for the fabric tests. Without them these tests fail (they
@@ -183,6 +186,16 @@ fn l3vpn_srv6_fabric_two_perouterd_nodes_ping_in_vm() {
         "ok: host-a fd00:20::2 -> host-b fd00:20::3 over IPv6 through VRF blue and SRv6",
         "ok: outer sources were the VTEPs",
         "ok: the ToR forwarded the pings",
+        "ok: the FRR PE's SIDs (zebra): End.DT4 fd00:0:50:0:100:: vrftable 300, End.DT6 fd00:0:50:0:200:: table 300",
+        "ok: node-a has FRR's VPN routes 10.0.0.30:200:192.169.30.0/24 (label, SID, behaviour, structure: 4096 fd00:0:50:: 65535 40/24/16/0 transposition 16 at 64) and 10.0.0.30:200:fd00:30::/64 (8192 fd00:0:50:: 65535 40/24/16/0 transposition 16 at 64)",
+        "ok: node-a imported FRR's VPN routes with FRR's SIDs (transposition undone): 192.169.30.0/24 -> fd00:0:50:0:100:: (End.DT4), fd00:30::/64 -> fd00:0:50:0:200:: (End.DT6)",
+        "ok: node-a H.Encaps to FRR's host subnet: unicast 192.169.30.0/24  encap seg6 mode encap segs 1 [ fd00:0:50:0:100:: ] dev blue",
+        "ok: node-a H.Encaps to FRR's host subnet: unicast fd00:30::/64  encap seg6 mode encap segs 1 [ fd00:0:50:0:200:: ] dev blue",
+        "ok: the FRR PE (zebra) installed our host routes in its kernel VRF blue: unicast 192.169.20.2 nhid",
+        "ok: the FRR PE (zebra) installed our host routes in its kernel VRF blue: unicast fd00:20::2 nhid",
+        "ok: host-a 192.169.20.2 <-> host-c 192.169.30.2 (behind the FRR PE) over IPv4 and SRv6 both ways",
+        "ok: host-a fd00:20::2 <-> host-c fd00:30::2 (behind the FRR PE) over IPv6 and SRv6 both ways",
+        "ok: the ToR forwarded the FRR PE pings",
         "ok: IPv4 over SRv6 without an IPv6 address on node-a's host leg",
     ] {
         assert!(stdout.contains(step), "missing {step:?}; output above");

@@ -65,6 +65,12 @@
 //! checked (the remote decapsulates; End.DT4 with an IPv6 prefix is its business) and is kept
 //! in [`Imported::behavior`]. AS-path loops are the session layer's job, as for type 5.
 //!
+//! FRR 8.4 as a PE (`vm/tests/l3vpn-fabric.sh`) has no per-VRF SID and no uSID: `sid vpn
+//! export auto` per family gives an End.DT4 and an End.DT6 SID, advertised with behaviour
+//! 0xFFFF and its constant structure 40/24/16/0, transposition 16 at 64, whatever the locator.
+//! That describes a /64 locator only: with a /48 one its zebra installs the function at bit
+//! 48 while the wire says 64, and every receiver (FRR 8.4's bgpd too) builds the wrong SID.
+//!
 //! # Kernel state ([`dataplane()`])
 //!
 //! * Our per-VRF SIDs, as zebra installs them (`zclient_send_localsid`): `SID/128` in the main
@@ -1394,6 +1400,73 @@ mod tests {
             got.first().map(|i| i.sid),
             Some(ip6("fd00:0:37:e000:100::"))
         );
+    }
+
+    /// What FRR 8.4 (`sid vpn export auto` per family, locator `prefix fd00:0:50::/64
+    /// func-bits 16`) sends, as `vm/tests/l3vpn-fabric.sh` decodes it: the locator prefix as
+    /// SID, behaviour 0xFFFF, its constant structure 40/24/16/0 with transposition 16 at 64,
+    /// and the function (zebra's index << 8) in the label: 4096 for End.DT4, 8192 for End.DT6,
+    /// TC bit 1. Its zebra installs fd00:0:50:0:100:: and fd00:0:50:0:200::.
+    #[test]
+    fn frr_8_4_per_family_sids_import() {
+        let c = node(2);
+        let (r, mut a) = remote("192.169.30.0/24", 200, "64513:100", "fd00:0:37:e000::");
+        a.prefix_sid = Some(PrefixSid {
+            tlvs: vec![PrefixSidTlv::Srv6L3Service(vec![
+                Srv6SubTlv::SidInformation(SidInformation {
+                    sid: ip6("fd00:0:50::"),
+                    flags: 0,
+                    endpoint_behavior: 0xFFFF,
+                    sub_sub_tlvs: vec![Srv6SubSubTlv::SidStructure(SidStructure {
+                        locator_block_len: 40,
+                        locator_node_len: 24,
+                        function_len: 16,
+                        argument_len: 0,
+                        transposition_len: 16,
+                        transposition_offset: 64,
+                    })],
+                }),
+            ])],
+        });
+        let v4 = VpnRoute::new(
+            r.rd(),
+            r.prefix(),
+            MplsLabel::from_bytes([0x01, 0x00, 0x03]),
+        );
+        assert_eq!(v4.label().map(|l| (l.label, l.tc)), Some((4096, 1)));
+        let got = import(&c, &v4, &a, ip("fd00:11::2")).unwrap();
+        assert_eq!(
+            got.iter()
+                .map(|i| (i.vrf.as_str(), i.sid, i.behavior))
+                .collect::<Vec<_>>(),
+            [("red", ip6("fd00:0:50:0:100::"), 0xFFFF)]
+        );
+        let d = dataplane(&c, &got);
+        let route = d
+            .routes
+            .values()
+            .find(|x| x.dst == net("192.169.30.0/24"))
+            .unwrap();
+        assert_eq!(
+            route.encap,
+            Some(Encap::Seg6 {
+                segments: vec![ip6("fd00:0:50:0:100::")]
+            })
+        );
+        let v6 = VpnRoute::new(
+            r.rd(),
+            net("fd00:30::/64"),
+            MplsLabel::from_bytes([0x02, 0x00, 0x03]),
+        );
+        let got = import(&c, &v6, &a, ip("fd00:11::2")).unwrap();
+        assert_eq!(
+            got.first().map(|i| (i.prefix, i.sid)),
+            Some((net("fd00:30::/64"), ip6("fd00:0:50:0:200::")))
+        );
+        // The structure is FRR 8.4's constant: from a /48 locator its zebra installs
+        // fd00:0:50:100:: while the wire (SID fd00:0:50::, transposition at 64) says
+        // fd00:0:50:0:100::, which is what a receiver must build (FRR 8.4's own bgpd too).
+        // Such a PE needs a /64 locator; nothing on the wire tells the two apart.
     }
 
     /// The first UPDATE of NetGauze's `pmacct-tests/300-BGP-IPv6-CISCO-extNH_enc` capture
