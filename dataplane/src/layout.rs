@@ -16,7 +16,9 @@
 //!   with a host session the veth `pe-e-<VNI>` (master VRF, up, router-side IPs, MTU
 //!   underlay − 50 when above 1280) ↔ *(host)* `host-e-<VNI>` (up, host-side IPs, same MTU);
 //! - [`l2vni`]: bridge `br-pe-<VNI>` (master the routing domain's VRF if any, up; with gateway
-//!   IPs: those IPs and the anycast MAC `00:F3` + BE u32(VNI+1)); VXLAN `vni<VNI>` as for the
+//!   IPs: those IPs, the anycast MAC `00:F3` + BE u32(VNI+1) and, per gateway family,
+//!   `net/ipv{4,6}/neigh/br-pe-<VNI>/interval_probe_time_ms` =
+//!   [`MANAGED_NEIGH_PROBE_INTERVAL_MS`]); VXLAN `vni<VNI>` as for the
 //!   L3VNI; veth `pe-e-<VNI>` (master the bridge, up, no IPs, MTU − 50) ↔ *(host)*
 //!   `host-e-<VNI>` (up, MTU − 50, master `br-hs-<VNI>` (created, up) / an external bridge /
 //!   none, per [`HostMaster`]);
@@ -52,6 +54,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use crate::model::{
     AddrGenMode, Address, BridgePort, DesiredState, Link, LinkKind, MacAddr, Route, RouteKind,
 };
+use crate::netlink::INTERVAL_PROBE_TIME_MS;
 
 /// OpenPERouter's default `vxlanPort`.
 pub const VXLAN_PORT: u16 = 4789;
@@ -401,6 +404,12 @@ pub fn l3vni(
     Ok(f)
 }
 
+/// How often (ms) the kernel re-probes a stale managed neighbour of an L2VNI bridge with
+/// gateway IPs (`net/ipv{4,6}/neigh/br-pe-<VNI>/interval_probe_time_ms`, kernel ≥ 6.0,
+/// default 5000): 30 s, the period of OpenPERouter's pings of stale neighbours, which the
+/// managed entries replace.
+pub const MANAGED_NEIGH_PROBE_INTERVAL_MS: u32 = 30_000;
+
 /// An L2VNI (§2.5.4): `br-pe-<vni>` (in `routing_domain`'s VRF, with `gateway_ips` and the
 /// anycast MAC), `vni<vni>`, the `pe-e-<vni>` ↔ `host-e-<vni>` veth and the host master.
 pub fn l2vni(
@@ -425,6 +434,13 @@ pub fn l2vni(
         br = br.with_mac(anycast_mac(vni));
         for ip in gateway_ips {
             f.router.add_address(Address::new(bridge.clone(), *ip));
+            // Managed neighbours (silent hosts' bindings, `evpn::type2`) are re-probed at
+            // this pace once stale; left out on kernels without the key.
+            let family = if ip.addr().is_ipv4() { "ipv4" } else { "ipv6" };
+            f.router.set_sysctl(
+                &format!("net/{family}/neigh/{bridge}/{INTERVAL_PROBE_TIME_MS}"),
+                MANAGED_NEIGH_PROBE_INTERVAL_MS.to_string(),
+            );
         }
     }
     f.router.add_link(br);
@@ -742,6 +758,14 @@ mod tests {
         assert_eq!(f.router.links["vni110"].port.neigh_suppress, Some(true));
         assert_eq!(addrs(&f.router), ["br-pe-110 192.171.24.1/24"]);
         assert_eq!(
+            f.router.sysctls.iter().collect::<Vec<_>>(),
+            [(
+                &"net/ipv4/neigh/br-pe-110/interval_probe_time_ms".to_owned(),
+                &"30000".to_owned()
+            )],
+            "managed neighbours' probe interval, IPv4 gateway only"
+        );
+        assert_eq!(
             f.router.links["pe-e-110"].master.as_deref(),
             Some("br-pe-110")
         );
@@ -769,6 +793,10 @@ mod tests {
         .unwrap();
         assert!(plain.router.links["br-pe-120"].master.is_none());
         assert!(plain.router.links["br-pe-120"].mac.is_none());
+        assert!(
+            plain.router.sysctls.is_empty(),
+            "no gateway IP, nothing probes"
+        );
         assert_eq!(names(&plain.host), ["host-e-120"]);
         assert!(plain.host.links["host-e-120"].master.is_none());
         assert_eq!(

@@ -234,6 +234,11 @@ impl MemoryDataplane {
             }
             Op::DeleteNeigh(n) => {
                 self.state.neighbours.remove(&n.key());
+                if n.managed && !n.mac.is_zero() {
+                    // Released, as the kernel backend does: the plain learned entry, not ours.
+                    let plain = Neigh::new(n.link.clone(), n.ip, n.mac);
+                    self.state.neighbours.insert(plain.key(), (plain, false));
+                }
             }
             Op::AddNeigh(n) | Op::ReplaceNeigh(n) => {
                 self.require_link(&format!("neighbour {} on {}", n.ip, n.link), &n.link)?;
@@ -482,6 +487,40 @@ mod tests {
             // Deleting the link takes its entries along.
             dp.apply(&DesiredState::new()).await.unwrap();
             assert!(dp.all().fdb.is_empty() && dp.all().neighbours.is_empty());
+        });
+    }
+
+    #[test]
+    fn managed_neighbours_adopt_learned_entries_and_are_deleted_when_undesired() {
+        use crate::model::{MacAddr, Neigh};
+        block_on(async {
+            let mut dp = MemoryDataplane::new();
+            let ip = "10.0.0.9".parse().unwrap();
+            let mac = MacAddr([2, 0, 0, 0, 0, 9]);
+            let base = l3vni();
+            dp.apply(&base).await.unwrap();
+            // The kernel learned the host; the desired state converts it in place.
+            dp.add_foreign_neigh(Neigh::new("br-pe-100", ip, mac));
+            let mut d = base.clone();
+            d.add_neigh(Neigh::managed("br-pe-100", ip, mac));
+            let r = dp.apply(&d).await.unwrap();
+            assert_eq!((r.neighbours.updated, r.writes), (1, 1), "{r:?}");
+            assert!(dp.apply(&d).await.unwrap().is_noop());
+            let cur = dp.current().await.unwrap();
+            let kept: Vec<&Neigh> = cur.neighbours.values().map(|(n, _)| n).collect();
+            assert_eq!(kept, [&Neigh::managed("br-pe-100", ip, mac)]);
+            // No longer desired: released (the learned entry again, not ours).
+            let r = dp.apply(&base).await.unwrap();
+            assert_eq!(r.neighbours.deleted, 1, "{r:?}");
+            let all: Vec<&(Neigh, bool)> = dp.all().neighbours.values().collect();
+            assert_eq!(all, [&(Neigh::new("br-pe-100", ip, mac), false)]);
+            assert!(dp.apply(&base).await.unwrap().is_noop());
+            // Without a MAC (failed), it is deleted.
+            dp.apply(&d).await.unwrap();
+            let failed = Neigh::managed("br-pe-100", ip, MacAddr::ZERO);
+            dp.state.neighbours.insert(failed.key(), (failed, true));
+            dp.apply(&base).await.unwrap();
+            assert!(dp.all().neighbours.is_empty());
         });
     }
 

@@ -459,25 +459,59 @@ pub struct NeighKey {
     pub ip: IpAddr,
 }
 
-/// A neighbour (ARP/ND) entry, programmed as zebra does for EVPN: `nud noarp extern_learn`
-/// (`NTF_EXT_LEARNED`, which also marks it as ours together with `NDA_PROTOCOL`).
+/// A neighbour (ARP/ND) entry, of one of two kinds:
+///
+/// - static (the default, [`Neigh::new`]), programmed as zebra does for EVPN:
+///   `nud noarp extern_learn` (`NTF_EXT_LEARNED`, which also marks it as ours together with
+///   `NDA_PROTOCOL`);
+/// - managed ([`Neigh::managed`]): `ip neigh replace <ip> dev <link> managed` with our
+///   `NDA_PROTOCOL` and without `extern_learn` (`NTF_EXT_MANAGED` in `NDA_FLAGS_EXT`, kernel
+///   ≥ 5.16). The kernel resolves the entry itself and keeps re-probing it, so it stays a
+///   locally learned binding for the watchers ([`crate::watch::NeighEvent::is_local_binding`])
+///   while being ours for the reconciler (`NTF_EXT_MANAGED` + `NDA_PROTOCOL`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Neigh {
     /// Link name (the bridge / SVI of the VNI).
     pub link: String,
     /// IP address.
     pub ip: IpAddr,
-    /// MAC address.
+    /// MAC address. For a managed entry it is informational only: it is not written (the
+    /// kernel resolves the address) and not compared with the kernel's; the zero MAC when the
+    /// kernel has none (incomplete or failed).
     pub mac: MacAddr,
+    /// A managed entry (`NTF_EXT_MANAGED`) instead of a static `noarp extern_learn` one.
+    pub managed: bool,
 }
 
 impl Neigh {
-    /// A neighbour entry `ip lladdr mac dev link`.
+    /// A static neighbour entry `ip lladdr mac dev link nud noarp extern_learn`.
     pub fn new(link: impl Into<String>, ip: IpAddr, mac: MacAddr) -> Self {
         Neigh {
             link: link.into(),
             ip,
             mac,
+            managed: false,
+        }
+    }
+
+    /// A managed neighbour entry `ip dev link managed` for a host currently bound to `mac`
+    /// (see [`Neigh::mac`]): the kernel probes it periodically (every
+    /// `neigh/<link>/interval_probe_time_ms` once it is stale), which keeps the host's
+    /// neighbour and bridge FDB entries fresh while the host is silent.
+    pub fn managed(link: impl Into<String>, ip: IpAddr, mac: MacAddr) -> Self {
+        Neigh {
+            managed: true,
+            ..Neigh::new(link, ip, mac)
+        }
+    }
+
+    /// Whether the entry `have` (as read from the kernel) already is what `self` asks for: the
+    /// same entry, or for a managed one any managed entry (the kernel owns its MAC and state).
+    pub fn satisfied_by(&self, have: &Neigh) -> bool {
+        if self.managed {
+            have.managed && have.link == self.link && have.ip == self.ip
+        } else {
+            have == self
         }
     }
 

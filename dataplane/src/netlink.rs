@@ -20,12 +20,20 @@
 //! `NLM_F_CREATE|NLM_F_REPLACE`.
 //!
 //! Ownership marks (see the crate docs): links by `IFLA_GROUP`, addresses by `IFA_PROTO`,
-//! routes by `rtm_protocol`, neighbours by `NTF_EXT_LEARNED` + `NDA_PROTOCOL`, unicast FDB
+//! routes by `rtm_protocol`, neighbours by `NTF_EXT_LEARNED` (or `NTF_EXT_MANAGED`) +
+//! `NDA_PROTOCOL`, unicast FDB
 //! entries (VXLAN devices' and bridges') by `NTF_EXT_LEARNED`, flood-list entries by being
 //! `permanent` on an owned VXLAN device; only marked objects are ever deleted.
 //!
 //! Neighbours are written as zebra writes EVPN neighbours: `NUD_NOARP` + `NTF_EXT_LEARNED`
-//! (never probed, never garbage-collected). Unicast FDB entries as zebra writes remote MACs:
+//! (never probed, never garbage-collected); managed ones ([`Neigh::managed`]) as
+//! `ip neigh replace <ip> dev <link> managed` writes them: `NUD_NONE`, no MAC,
+//! `NTF_EXT_MANAGED` in `NDA_FLAGS_EXT`, plus our `NDA_PROTOCOL` (their ownership mark, with
+//! the managed flag instead of `NTF_EXT_LEARNED`). Deleting a managed entry of ours that has
+//! a MAC releases it instead (`nud stale`, same MAC, no managed flag: the kernel's learned
+//! entry again, no longer ours); one without (incomplete, failed) is deleted. On a kernel without the
+//! `interval_probe_time_ms` neighbour sysctl (< 6.0, [`managed_neighbours_supported`]) they
+//! and that sysctl are left out of the desired state ([`without_managed_neighbours`]). Unicast FDB entries as zebra writes remote MACs:
 //! `NTF_SELF` + `NTF_EXT_LEARNED`, `NUD_REACHABLE` (ext-learned entries do not age), with
 //! `NLM_F_REPLACE` so a changed VTEP is one write. Flood-list entries (zero MAC) are
 //! `NTF_SELF`, `NUD_PERMANENT`, written with `NLM_F_APPEND` (one remote per write), as
@@ -55,7 +63,8 @@ use netlink_packet_route::link::{
     InfoPortKind, InfoVeth, InfoVrf, InfoVxlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::neighbour::{
-    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+    NeighbourAddress, NeighbourAttribute, NeighbourExtFlags, NeighbourFlags, NeighbourMessage,
+    NeighbourState,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteLwEnCapType, RouteLwTunnelEncap, RouteMessage,
@@ -82,7 +91,7 @@ use crate::model::{
     Neigh, NextHop, ObservedLink, ObservedState, Route, RouteKind, Seg6LocalAction,
 };
 use crate::netns::NetnsHandle;
-use crate::nlattr::{address_net, gateway, neigh_dst, neigh_mac, route_ip};
+use crate::nlattr::{address_net, gateway, neigh_dst, neigh_mac, neigh_managed, route_ip};
 use crate::plan::{plan, LinkChange, Op};
 use crate::report::ApplyReport;
 use crate::{Dataplane, OWNED_LINK_GROUP, RTPROT_PEROUTERD};
@@ -704,16 +713,24 @@ impl NetlinkDataplane {
                 let Some(link) = names.get(&n.header.ifindex) else {
                     continue;
                 };
-                let (Some(ip), Some(mac)) = (neigh_dst(&n.attributes), neigh_mac(&n.attributes))
-                else {
+                let Some(ip) = neigh_dst(&n.attributes) else {
                     continue;
                 };
-                let owned = n.header.flags.contains(NeighbourFlags::ExtLearned)
+                let managed = neigh_managed(&n.attributes);
+                let owned = (managed || n.header.flags.contains(NeighbourFlags::ExtLearned))
                     && n.attributes.iter().any(|a| {
                         matches!(a, NeighbourAttribute::Protocol(p)
                             if u8::from(*p) == self.config.protocol)
                     });
-                let neigh = Neigh::new(link.clone(), ip, mac);
+                // An entry without a MAC (incomplete, failed) matters only when it is our
+                // managed one: it must still be seen to be kept or deleted.
+                let mac = match neigh_mac(&n.attributes) {
+                    Some(mac) => mac,
+                    None if owned && managed => MacAddr::ZERO,
+                    None => continue,
+                };
+                let mut neigh = Neigh::new(link.clone(), ip, mac);
+                neigh.managed = managed;
                 state.neighbours.insert(neigh.key(), (neigh, owned));
             }
         }
@@ -783,7 +800,17 @@ impl NetlinkDataplane {
             .push(NeighbourAttribute::Destination(NeighbourAddress::from(
                 n.ip,
             )));
-        if full {
+        if full && n.managed {
+            // As `ip neigh replace <ip> dev <link> managed` sends it: no state and no MAC (an
+            // existing entry keeps both, a new one is resolved), the flag in NDA_FLAGS_EXT.
+            msg.header.state = NeighbourState::None;
+            msg.attributes
+                .push(NeighbourAttribute::ExtFlags(NeighbourExtFlags::Managed));
+            msg.attributes
+                .push(NeighbourAttribute::Protocol(RouteProtocol::from(
+                    self.config.protocol,
+                )));
+        } else if full {
             msg.header.state = NeighbourState::Noarp;
             msg.header.flags = NeighbourFlags::ExtLearned;
             msg.attributes
@@ -1144,10 +1171,17 @@ impl NetlinkDataplane {
                 let Some(index) = self.indexes.get(&n.link).copied() else {
                     return Ok(None); // the link is gone, and the entry with it
                 };
-                (
-                    RouteNetlinkMessage::DelNeighbour(self.neigh_message(n, index, false)),
-                    REQ,
-                )
+                if releases(n) {
+                    (
+                        RouteNetlinkMessage::NewNeighbour(release_message(n, index)),
+                        REPLACE,
+                    )
+                } else {
+                    (
+                        RouteNetlinkMessage::DelNeighbour(self.neigh_message(n, index, false)),
+                        REQ,
+                    )
+                }
             }
             Op::AddNeigh(n) | Op::ReplaceNeigh(n) => {
                 let object = format!("neighbour {} on {}", n.ip, n.link);
@@ -1443,6 +1477,17 @@ impl NetlinkDataplane {
                 let Some(index) = self.indexes.get(&n.link).copied() else {
                     return Ok(()); // the link is gone, and the entry with it
                 };
+                if releases(n) {
+                    return self
+                        .write(
+                            RouteNetlinkMessage::NewNeighbour(release_message(n, index)),
+                            ACK | NLM_F_CREATE | NLM_F_REPLACE,
+                            "release neighbour",
+                            &object,
+                            &[libc::ENODEV],
+                        )
+                        .await;
+                }
                 let msg = self.neigh_message(n, index, false);
                 self.write(
                     RouteNetlinkMessage::DelNeighbour(msg),
@@ -1855,8 +1900,69 @@ fn parse_route(r: &RouteMessage, name_of: &impl Fn(u32) -> String) -> Option<Rou
     Some(route)
 }
 
+/// Whether deleting our entry `n` releases it instead: a managed entry that has a MAC is
+/// handed back to the kernel as the plain learned entry it was (see [`release_message`]).
+fn releases(n: &Neigh) -> bool {
+    n.managed && !n.mac.is_zero()
+}
+
+/// The request that releases our managed entry `n` (as read from the kernel, with its MAC):
+/// `ip neigh replace <ip> dev <link> lladdr <mac> nud stale`, without `NDA_FLAGS_EXT`, which
+/// clears the managed flag. The host's binding survives as an ordinary stale entry, not
+/// ours (neither `extern_learn` nor managed; the kernel keeps its `NDA_PROTOCOL`), which
+/// ages and is garbage-collected as usual. Deleting it instead would drop a binding the
+/// kernel learned: after a restart, before the MAC tables are resynchronised, the first
+/// apply would erase every silent host.
+fn release_message(n: &Neigh, index: u32) -> NeighbourMessage {
+    let mut msg = NeighbourMessage::default();
+    msg.header.family = family_of(n.ip);
+    msg.header.ifindex = index;
+    msg.header.state = NeighbourState::Stale;
+    msg.attributes
+        .push(NeighbourAttribute::Destination(NeighbourAddress::from(
+            n.ip,
+        )));
+    msg.attributes
+        .push(NeighbourAttribute::LinkLayerAddress(n.mac.0.to_vec()));
+    msg
+}
+
+/// The per-device neighbour sysctl that sets how often the kernel re-probes managed
+/// neighbours (`net/ipv{4,6}/neigh/<dev>/interval_probe_time_ms`).
+pub const INTERVAL_PROBE_TIME_MS: &str = "interval_probe_time_ms";
+
+/// Whether this kernel has managed neighbours with a settable probe interval: the
+/// `interval_probe_time_ms` neighbour sysctl exists (Linux ≥ 6.0; `NTF_EXT_MANAGED` itself is
+/// 5.16). Checked once per process, in the calling thread's namespace (`/proc/sys/net` of any
+/// namespace shows the same set of keys).
+pub fn managed_neighbours_supported() -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        sysctl_path(&format!("net/ipv4/neigh/default/{INTERVAL_PROBE_TIME_MS}")).exists()
+    })
+}
+
+/// `desired` without what a kernel lacking managed neighbours cannot take: managed
+/// neighbours (an older kernel would ignore `NDA_FLAGS_EXT` and write a plain `NUD_NONE`
+/// entry over the learned one) and the `interval_probe_time_ms` sysctls. Nothing replaces
+/// them: silent hosts' entries age out as they always did.
+pub fn without_managed_neighbours(desired: &DesiredState) -> DesiredState {
+    let mut d = desired.clone();
+    d.neighbours.retain(|_, n| !n.managed);
+    d.sysctls
+        .retain(|k, _| !k.ends_with(&format!("/{INTERVAL_PROBE_TIME_MS}")));
+    d
+}
+
 impl Dataplane for NetlinkDataplane {
     async fn apply(&mut self, desired: &DesiredState) -> Result<ApplyReport, DataplaneError> {
+        let supported;
+        let desired = if managed_neighbours_supported() {
+            desired
+        } else {
+            supported = without_managed_neighbours(desired);
+            &supported
+        };
         let mut observed = self.observe().await?;
         observed.sysctls = self.read_sysctls(desired.sysctls.keys())?;
         let ops = plan(desired, &observed)?;
@@ -1894,5 +2000,54 @@ impl Dataplane for NetlinkDataplane {
 
     async fn current(&mut self) -> Result<ObservedState, DataplaneError> {
         Ok(self.observe().await?.owned_only())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn older_kernels_get_no_managed_neighbours_nor_their_probe_interval() {
+        let mac = MacAddr([2, 0, 0, 0, 0, 5]);
+        let mut d = DesiredState::new();
+        d.add_neigh(Neigh::managed(
+            "br-pe-110",
+            "10.0.0.5".parse().unwrap(),
+            mac,
+        ));
+        d.add_neigh(Neigh::new("br-pe-110", "10.0.0.6".parse().unwrap(), mac));
+        d.set_sysctl("net/ipv4/neigh/br-pe-110/interval_probe_time_ms", "30000");
+        d.set_sysctl("net/ipv4/conf/all/forwarding", "1");
+        let old = without_managed_neighbours(&d);
+        let neighs: Vec<&Neigh> = old.neighbours.values().collect();
+        assert_eq!(
+            neighs,
+            [&Neigh::new("br-pe-110", "10.0.0.6".parse().unwrap(), mac)]
+        );
+        let keys: Vec<&String> = old.sysctls.keys().collect();
+        assert_eq!(keys, ["net/ipv4/conf/all/forwarding"]);
+    }
+
+    #[test]
+    fn only_managed_entries_with_a_mac_are_released() {
+        let ip = "10.0.0.5".parse().unwrap();
+        let mac = MacAddr([2, 0, 0, 0, 0, 5]);
+        assert!(releases(&Neigh::managed("br", ip, mac)));
+        assert!(!releases(&Neigh::managed("br", ip, MacAddr::ZERO)));
+        assert!(!releases(&Neigh::new("br", ip, mac)));
+        let m = release_message(&Neigh::managed("br", ip, mac), 7);
+        assert_eq!(
+            (m.header.ifindex, m.header.state, m.header.flags),
+            (7, NeighbourState::Stale, NeighbourFlags::empty())
+        );
+        assert!(
+            !m.attributes
+                .iter()
+                .any(|a| matches!(a, NeighbourAttribute::ExtFlags(_))),
+            "no NDA_FLAGS_EXT: clears the managed flag"
+        );
+        assert_eq!(neigh_mac(&m.attributes), Some(mac));
     }
 }

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
-use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
+use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourExtFlags};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteVia};
 
 use crate::model::MacAddr;
@@ -58,6 +58,13 @@ pub(crate) fn neigh_mac(attrs: &[NeighbourAttribute]) -> Option<MacAddr> {
         NeighbourAttribute::LinkLayerAddress(m) => MacAddr::from_slice(m),
         _ => None,
     })
+}
+
+/// Whether `NDA_FLAGS_EXT` carries `NTF_EXT_MANAGED` (a managed neighbour, kernel ≥ 5.16).
+pub(crate) fn neigh_managed(attrs: &[NeighbourAttribute]) -> bool {
+    attrs.iter().any(
+        |a| matches!(a, NeighbourAttribute::ExtFlags(f) if f.contains(NeighbourExtFlags::Managed)),
+    )
 }
 
 /// `NDA_DST`; in `AF_BRIDGE` messages it is a raw 4- or 16-byte address.

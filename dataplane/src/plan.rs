@@ -15,6 +15,11 @@
 //!   or not marked as ours) is replaced in one write, which also marks it (adoption); a
 //!   VXLAN device's entry (`self`) and the bridge's entry for the same MAC on that device
 //!   (`master`, [`Fdb::bridge`]) are distinct objects, diffed independently;
+//! - a desired managed neighbour ([`Neigh::managed`]) is satisfied by any managed entry of
+//!   ours at its key, whatever its MAC and state (the kernel resolves and probes it); the
+//!   kernel's own entry at that key (learned, unmarked) is replaced, i.e. converted in place;
+//!   deleting one of ours that has a MAC releases it in both backends (the plain learned entry
+//!   again, unmarked: see [`crate::netlink`]);
 //! - an [`LinkKind::External`] link (`lo`, an underlay NIC) is changed in place, never marked,
 //!   created or deleted; a missing one is an error;
 //! - a sysctl is written when its value differs; removing it from the desired state leaves
@@ -245,7 +250,9 @@ pub fn plan(desired: &DesiredState, observed: &ObservedState) -> Result<Vec<Op>,
         .iter()
         .filter_map(|(k, want)| match neighs.get(k) {
             None => Some(Op::AddNeigh(want.clone())),
-            Some((have, owned)) if !*owned || have != want => Some(Op::ReplaceNeigh(want.clone())),
+            Some((have, owned)) if !*owned || !want.satisfied_by(have) => {
+                Some(Op::ReplaceNeigh(want.clone()))
+            }
             Some(_) => None,
         });
 
@@ -331,6 +338,7 @@ fn order_links(desired: &DesiredState) -> Result<Vec<&Link>, DataplaneError> {
 mod tests {
     use super::*;
     use crate::model::{LinkKind, NextHop, ObservedLink};
+    use std::net::IpAddr;
 
     fn vx(vni: u32) -> LinkKind {
         LinkKind::Vxlan {
@@ -542,6 +550,57 @@ mod tests {
         let mut d = DesiredState::new();
         d.add_route(b.clone());
         assert_eq!(plan(&d, &o).ok(), Some(vec![Op::ReplaceRoute(b)]));
+    }
+
+    #[test]
+    fn managed_neighbours_convert_learned_entries_and_ignore_the_kernels_mac() {
+        let br = Link::new("br", LinkKind::Bridge);
+        let ip: IpAddr = "192.0.2.5".parse().unwrap();
+        let mac = MacAddr([2, 0, 0, 0, 0, 5]);
+        let want = Neigh::managed("br", ip, mac);
+        let mut d = DesiredState::new();
+        d.add_link(br.clone());
+        d.add_neigh(want.clone());
+
+        // The kernel learned the host (not ours): converted in place.
+        let mut o = observed(&[(&br, 3, true)]);
+        let learned = Neigh::new("br", ip, mac);
+        o.neighbours.insert(learned.key(), (learned, false));
+        assert_eq!(
+            plan(&d, &o).ok(),
+            Some(vec![Op::ReplaceNeigh(want.clone())])
+        );
+
+        // Ours and managed, whatever MAC the kernel holds now (even none): nothing to do.
+        for kernel_mac in [mac, MacAddr::ZERO, MacAddr([2, 0, 0, 0, 0, 6])] {
+            let mut o = observed(&[(&br, 3, true)]);
+            let have = Neigh::managed("br", ip, kernel_mac);
+            o.neighbours.insert(have.key(), (have, true));
+            assert_eq!(plan(&d, &o).ok(), Some(vec![]), "kernel MAC {kernel_mac:?}");
+            // Gone from the desired state: deleted (it is ours).
+            let mut d2 = DesiredState::new();
+            d2.add_link(br.clone());
+            let ops = plan(&d2, &o).unwrap();
+            assert!(
+                matches!(ops.as_slice(), [Op::DeleteNeigh(n)] if n.ip == ip),
+                "{ops:?}"
+            );
+        }
+
+        // Ours but static (a remote host's entry): replaced by the managed one, and back.
+        let mut o = observed(&[(&br, 3, true)]);
+        let stat = Neigh::new("br", ip, mac);
+        o.neighbours.insert(stat.key(), (stat.clone(), true));
+        assert_eq!(
+            plan(&d, &o).ok(),
+            Some(vec![Op::ReplaceNeigh(want.clone())])
+        );
+        let mut o = observed(&[(&br, 3, true)]);
+        o.neighbours.insert(want.key(), (want, true));
+        let mut d3 = DesiredState::new();
+        d3.add_link(br);
+        d3.add_neigh(stat.clone());
+        assert_eq!(plan(&d3, &o).ok(), Some(vec![Op::ReplaceNeigh(stat)]));
     }
 
     #[test]

@@ -100,7 +100,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use crate::model::{MacAddr, NextHop, RouteKind};
-use crate::nlattr::{gateway, link_name, neigh_dst, route_ip};
+use crate::nlattr::{gateway, link_name, neigh_dst, neigh_managed, route_ip};
 use crate::RTPROT_PEROUTERD;
 
 /// Default capacity of the event channel.
@@ -430,6 +430,10 @@ pub struct NeighEvent {
     pub state: NeighState,
     /// `extern_learn` (`NTF_EXT_LEARNED`): written by a control plane.
     pub extern_learn: bool,
+    /// `managed` (`NTF_EXT_MANAGED` in `NDA_FLAGS_EXT`, kernel ≥ 5.16): the kernel keeps the
+    /// entry and re-probes it periodically ([`crate::model::Neigh::managed`]). Not
+    /// `extern_learn`: its state and MAC are the kernel's, so it is still a local binding.
+    pub managed: bool,
     /// The neighbour is a router (`NTF_ROUTER`, IPv6).
     pub router: bool,
     /// `NDA_PROTOCOL`, when set.
@@ -437,13 +441,15 @@ pub struct NeighEvent {
 }
 
 impl NeighEvent {
-    /// Whether the entry carries our mark (`extern_learn` and `NDA_PROTOCOL` = `protocol`).
+    /// Whether the entry carries our mark (`extern_learn` or `managed`, and `NDA_PROTOCOL` =
+    /// `protocol`). Our managed entries are still local bindings ([`Self::is_local_binding`]).
     pub fn is_ours(&self, protocol: u8) -> bool {
-        self.extern_learn && self.protocol == Some(protocol)
+        (self.extern_learn || self.managed) && self.protocol == Some(protocol)
     }
 
     /// Whether the entry is a usable MAC/IP binding learned locally: it has a MAC, is not
-    /// ours (`extern_learn`), and is not incomplete or failed.
+    /// a control plane's (`extern_learn`), and is not incomplete or failed. A managed entry
+    /// (ours or not) counts: the kernel resolved it from the host's own replies.
     pub fn is_local_binding(&self) -> bool {
         self.mac.is_some()
             && !self.extern_learn
@@ -1267,6 +1273,7 @@ fn neigh_event(
             mac,
             state: n.header.state.into(),
             extern_learn: flags.contains(NeighbourFlags::ExtLearned),
+            managed: neigh_managed(&n.attributes),
             router: flags.contains(NeighbourFlags::Router),
             protocol,
         })),

@@ -116,10 +116,11 @@
 //! neighbour of `br-pe-<VNI>` every 30 s (its BridgeRefresher; issues #211/#275). Options:
 //! 1. **Managed neighbours** (`NTF_EXT_MANAGED` through `NDA_FLAGS_EXT`, kernel ≥ 5.16,
 //!    backported to RHEL 9): the daemon converts each locally learned neighbour of an L2VNI
-//!    bridge into a managed entry (`NLM_F_REPLACE`, same lladdr, without `extern_learn` so the
-//!    watcher still reports it as a local binding); the kernel itself then re-probes it
-//!    periodically (`neigh/<dev>/interval_probe_time_ms`, default 5000, settable per bridge
-//!    since 6.0, e.g. 30000 to match today's load). Each unicast ARP/NS reply from the host
+//!    bridge into a managed entry (`NLM_F_REPLACE`, no lladdr: the entry keeps its own,
+//!    without `extern_learn` so the watcher still reports it as a local binding); the kernel
+//!    itself then re-probes it whenever it is stale (checked every
+//!    `neigh/<dev>/interval_probe_time_ms`, default 5000, settable per bridge since 6.0,
+//!    e.g. 30000 to match today's load). Each unicast ARP/NS reply from the host
 //!    crosses the bridge port, refreshing the bridge FDB entry too, so both the MAC and the
 //!    MAC+IP routes stay; a host that is really gone fails the probes, its entry goes FAILED,
 //!    the watcher reports it and the route is withdrawn within seconds instead of minutes.
@@ -129,13 +130,46 @@
 //! 3. `NTF_USE` "kicks" (`ip neigh replace … use`) of STALE entries from the daemon: the same
 //!    kernel probe as (1), but on a daemon timer; the fallback for kernels < 5.16.
 //!
-//! **Recommendation: (1)**, falling back to (3) on older kernels: no ICMP, no sockets bound in
-//! the namespace, the kernel does the work and reports the result through the same watcher
-//! events this module consumes. It needs the bridge to have an address in the host's subnet
-//! (an L2VNI with gateway IPs). A pure L2VNI (no IP on the bridge) has no neighbour table to
-//! probe from: its silent hosts' MAC routes age out as with FRR, and traffic to them is
-//! flooded (type-3 ingress replication) until the reply re-learns them. Implementing (1) is a
-//! `dataplane` change (a neighbour flag and the sysctl), not part of this module.
+//! **Implemented: (1)**; (3) is not (on kernels without managed neighbours nothing replaces
+//! the pings: a silent host's routes age out as they do with FRR). No ICMP, no sockets bound in
+//! the namespace: the kernel does the work and reports the result through the same watcher
+//! events this module consumes.
+//! - [`MacTable::dataplane`] asks for a managed neighbour ([`Neigh::managed`]) for every local
+//!   IP binding of an L2VNI with a routing domain (the only L2VNIs whose bridge has gateway
+//!   IPs to probe from; a bridge without an address learns no bindings), unless the binding's
+//!   MAC is now owned by a remote VTEP (the remote host would answer the probes through the
+//!   overlay and keep a stale local binding alive). No MAC is written: the kernel keeps the
+//!   entry's MAC and state (`NUD_NONE` + `NTF_EXT_MANAGED`, as `ip neigh replace … managed`).
+//! - Marking: `NTF_EXT_MANAGED` + `NDA_PROTOCOL` 250, without `extern_learn`. The reconciler
+//!   counts it as ours (it converts the learned entry in place and removes it when the binding
+//!   goes), while [`local_event`] still maps the kernel's reports of it as for any learned
+//!   entry: REACHABLE/STALE/DELAY/PROBE are [`LocalEvent::IpLearned`], FAILED/INCOMPLETE and
+//!   deletion [`LocalEvent::IpGone`] ([`dataplane::watch::NeighEvent::managed`] tells it apart).
+//! - Removal: an entry without a MAC (failed) is deleted; one with a MAC is *released*
+//!   (`nud stale`, same MAC, no managed flag: the kernel's learned entry again). So a restart,
+//!   whose first apply precedes the resynchronisation, or a MAC moving away, never erases a
+//!   binding the kernel learned.
+//! - The L2VNI layout sets `net/ipv{4,6}/neigh/br-pe-<VNI>/interval_probe_time_ms` to 30000
+//!   ([`dataplane::layout::MANAGED_NEIGH_PROBE_INTERVAL_MS`]) per gateway IP family.
+//! - Timing with the kernel defaults: a managed entry is REACHABLE for 15–45 s
+//!   (`base_reachable_time` 30 s), STALE until the next managed pass (≤ 30 s), DELAY 5 s, then
+//!   one unicast probe: the host answers at least every ~80 s, well inside `ageing_time`
+//!   (300 s), and a departed host's entry goes FAILED within about that time plus 3 probes.
+//!   The kernel keeps a FAILED managed entry and re-probes it (INCOMPLETE ↔ FAILED, reported
+//!   as [`LocalEvent::IpGone`]) until the reconciler deletes it.
+//! - Kernel requirement: `NTF_EXT_MANAGED` (5.16) and `interval_probe_time_ms` (6.0). The
+//!   netlink dataplane checks for the latter once
+//!   ([`dataplane::netlink::managed_neighbours_supported`]) and otherwise leaves managed
+//!   neighbours and that sysctl out of what it applies: an older kernel would ignore
+//!   `NDA_FLAGS_EXT` and overwrite the learned entry with a `NUD_NONE` one.
+//! - Verified on Linux 6.18 by `dataplane/tests/managed_neigh.rs` (a silent host stays fresh
+//!   in the neighbour and bridge tables past `ageing_time`, a departed one is reported FAILED).
+//!
+//! In the daemon the managed entries reach the kernel with the other type-2 objects, when the
+//! fabric imports are recomputed (a RIB change, e.g. the MAC+IP route the binding originates).
+//! A pure L2VNI (no IP on the bridge) has no neighbour table to probe from: its silent hosts'
+//! MAC routes age out as with FRR, and traffic to them is flooded (type-3 ingress
+//! replication) until the reply re-learns them.
 //!
 //! After a restart the daemon must dump the bridges' FDB and neighbour tables, or MAC+IP routes
 //! are lost (OpenPERouter #229 with FRR): [`MacTable::resync`] with a
@@ -306,7 +340,8 @@ pub enum LocalEvent {
 /// MACs, other bridges. Neighbour events on the bridge: a usable binding
 /// ([`NeighEvent::is_local_binding`]) is [`LocalEvent::IpLearned`]; a removal or an entry that
 /// became incomplete or failed is [`LocalEvent::IpGone`]; `extern_learn` entries (ours) and
-/// link-local, multicast or unspecified addresses are ignored.
+/// link-local, multicast or unspecified addresses are ignored. Our managed entries (see
+/// "Silent hosts") are not: their MAC and state are the kernel's, like any learned entry's.
 pub fn local_event(cfg: &EvpnConfig, event: &DataplaneEvent) -> Option<LocalEvent> {
     match event {
         DataplaneEvent::Fdb(e) => fdb_event(cfg, e),
@@ -936,7 +971,9 @@ impl MacTable {
         out
     }
 
-    /// The kernel objects of the remote entries (see the module docs).
+    /// The kernel objects of the remote entries (see the module docs), and a managed
+    /// neighbour ([`Neigh::managed`]) for each local IP binding of an L2VNI with a routing
+    /// domain whose MAC is not owned by a remote VTEP (see "Silent hosts" in the module docs).
     pub fn dataplane(&self, cfg: &EvpnConfig) -> DesiredState {
         let mut out = DesiredState::new();
         // (vrf, ip) → the best route for the host route, with its rank.
@@ -981,6 +1018,20 @@ impl MacTable {
                 for r in &winners {
                     if let Some(ip) = r.ip.filter(|ip| !v.ips.contains_key(ip)) {
                         out.add_neigh(Neigh::new(l2.bridge(), ip, *mac));
+                    }
+                }
+            }
+            // Silent hosts: the kernel keeps probing the local bindings of a routed L2VNI
+            // (the bridge has the gateway IPs to probe from), unless the MAC moved away.
+            if l2.routing_domain.is_some() {
+                for (ip, mac) in &v.ips {
+                    let remote = v
+                        .macs
+                        .get(mac)
+                        .and_then(|ms| self.owner(ms))
+                        .is_some_and(|o| matches!(o, Owner::Remote(_)));
+                    if !remote {
+                        out.add_neigh(Neigh::managed(l2.bridge(), *ip, *mac));
                     }
                 }
             }
@@ -1643,6 +1694,58 @@ mod tests {
     }
 
     #[test]
+    fn local_bindings_of_routed_l2vnis_become_managed_neighbours() {
+        let c = cfg();
+        let mut t = MacTable::new();
+        let managed = |t: &MacTable| -> Vec<Neigh> {
+            t.dataplane(&c)
+                .neighbours
+                .into_values()
+                .filter(|n| n.managed)
+                .collect()
+        };
+        t.local_mac_learned(&c, 110, M, false).unwrap();
+        t.local_ip_learned(&c, 110, ip("10.1.1.5"), M).unwrap();
+        // N's bridge entry aged out (or was never seen): still probed, the reply re-learns it.
+        t.local_ip_learned(&c, 110, ip("2001:db8::6"), N).unwrap();
+        // VNI 120 has no routing domain (no gateway IPs to probe from): nothing.
+        t.local_mac_learned(&c, 120, M, false).unwrap();
+        t.local_ip_learned(&c, 120, ip("10.2.0.5"), M).unwrap();
+        assert_eq!(
+            managed(&t),
+            [
+                Neigh::managed("br-pe-110", ip("10.1.1.5"), M),
+                Neigh::managed("br-pe-110", ip("2001:db8::6"), N),
+            ]
+        );
+        assert!(
+            t.dataplane(&c).neighbours.values().all(|n| n.managed),
+            "no static entry for a local binding"
+        );
+
+        // The binding goes (entry failed or deleted): the managed entry goes with it.
+        t.local_ip_gone(&c, 110, ip("2001:db8::6")).unwrap();
+        assert_eq!(
+            managed(&t),
+            [Neigh::managed("br-pe-110", ip("10.1.1.5"), M)]
+        );
+
+        // M moves to a remote VTEP: its binding is no longer probed from here (the remote
+        // host would answer through the overlay and keep a stale local binding alive).
+        let mut moved = Remote::mac_only(110, M).seq(5, false);
+        moved.rd_n = 7;
+        moved.send(&mut t, &c, vtep_a()).unwrap();
+        assert!(!t.is_local_active(110, M));
+        assert_eq!(managed(&t), Vec::<Neigh>::new());
+        // It comes back: probed again.
+        t.local_mac_learned(&c, 110, M, false).unwrap();
+        assert_eq!(
+            managed(&t),
+            [Neigh::managed("br-pe-110", ip("10.1.1.5"), M)]
+        );
+    }
+
+    #[test]
     fn remote_seq5_beats_our_seq4() {
         let c = cfg();
         let mut t = MacTable::new();
@@ -1905,9 +2008,63 @@ mod tests {
             mac: Some(M),
             state,
             extern_learn,
+            managed: false,
             router: false,
             protocol: None,
         })
+    }
+
+    #[test]
+    fn our_managed_entries_are_still_local_bindings() {
+        let c = cfg();
+        let managed = |state: NeighState, mac: Option<MacAddr>, added: bool| {
+            DataplaneEvent::Neigh(NeighEvent {
+                added,
+                link: link("br-pe-110"),
+                ip: ip("10.1.1.5"),
+                mac,
+                state,
+                extern_learn: false,
+                managed: true,
+                router: false,
+                protocol: Some(dataplane::RTPROT_PEROUTERD),
+            })
+        };
+        for state in [
+            NeighState::Reachable,
+            NeighState::Stale,
+            NeighState::Delay,
+            NeighState::Probe,
+        ] {
+            let ev = managed(state, Some(M), true);
+            let DataplaneEvent::Neigh(n) = &ev else {
+                unreachable!()
+            };
+            assert!(n.is_ours(dataplane::RTPROT_PEROUTERD));
+            assert_eq!(
+                local_event(&c, &ev),
+                Some(LocalEvent::IpLearned {
+                    vni: 110,
+                    ip: ip("10.1.1.5"),
+                    mac: M
+                }),
+                "{state:?}"
+            );
+        }
+        for ev in [
+            managed(NeighState::Failed, None, true),
+            managed(NeighState::Incomplete, None, true),
+            managed(NeighState::Reachable, Some(M), false),
+        ] {
+            assert_eq!(
+                local_event(&c, &ev),
+                Some(LocalEvent::IpGone {
+                    vni: 110,
+                    ip: ip("10.1.1.5")
+                }),
+                "{ev:?}"
+            );
+        }
     }
 
     #[test]
@@ -2063,6 +2220,7 @@ mod tests {
                 NeighState::Incomplete
             },
             extern_learn: false,
+            managed: false,
             router: false,
             protocol: None,
         })
