@@ -1658,11 +1658,30 @@ fn nics(e: &mut Errors, raw: Vec<String>) -> Vec<String> {
             );
             continue;
         }
+        if is_layout_name(&name) {
+            e.push(
+                field,
+                format!("{name:?} is a name perouterd gives to the links it creates (pt-ns, pt-host, pe-e-N, host-e-N, pe-s-N, host-s-N, br-pe-N, br-hs-N, vniN): rename the NIC"),
+            );
+            continue;
+        }
         if let Some(n) = unique_name(e, &field, name, i, &mut seen, "nics") {
             out.push(n);
         }
     }
     out
+}
+
+/// Whether `name` is one of the link names OpenPERouter's layout creates (reference §1.1):
+/// an underlay NIC with such a name would collide with them.
+fn is_layout_name(name: &str) -> bool {
+    const PREFIXES: [&str; 6] = ["pe-e-", "host-e-", "pe-s-", "host-s-", "br-pe-", "br-hs-"];
+    name == "pt-ns"
+        || name == "pt-host"
+        || PREFIXES.iter().any(|p| name.starts_with(p))
+        || name
+            .strip_prefix("vni")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Interface names as the kernel and the CRD allow them.

@@ -284,6 +284,19 @@ fn nics_are_validated() {
         );
     }
     assert!(err("[lo]").contains("loopback"));
+    for ours in [
+        "pt-ns",
+        "pt-host",
+        "pe-e-100",
+        "host-s-200",
+        "br-hs-110",
+        "vni100",
+    ] {
+        let e = err(&format!("[{ours}]"));
+        assert!(e.contains("links it creates"), "{ours}: {e}");
+    }
+    // Only the exact shapes: a NIC may be called vnic0 or pe-e.
+    router::config::parse(&with_nics("[vnic0, pe-e, vni]")).unwrap();
     let many: Vec<String> = (0..17).map(|i| format!("eth{i}")).collect();
     assert!(err(&format!("[{}]", many.join(", "))).contains("at most 16"));
 }

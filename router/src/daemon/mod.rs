@@ -1644,6 +1644,8 @@ impl Actor {
                     if !report.unchanged {
                         k.config.send_replace(Arc::new(self.config.clone()));
                     }
+                } else if !report.unchanged && !self.config.nics.is_empty() {
+                    tracing::warn!(nics = ?self.config.nics, "nics ignored: without --host-netns perouterd moves no underlay NIC");
                 }
                 self.rib.track_changes(self.wants_changes());
                 if let Some(cfg) = &self.evpn {
