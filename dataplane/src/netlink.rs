@@ -377,14 +377,25 @@ impl NetlinkDataplane {
     /// Every VRF device of the namespace, ours or not, with its table (the input of
     /// [`crate::layout::allocate_vrf_tables`]).
     pub async fn vrf_tables(&mut self) -> Result<BTreeMap<String, u32>, DataplaneError> {
-        let observed = self.observe().await?;
-        Ok(observed
-            .links
+        Ok(self
+            .observe_links()
+            .await?
             .into_iter()
             .filter_map(|(name, l)| match l.link.kind {
                 LinkKind::Vrf { table } => Some((name, table)),
                 _ => None,
             })
+            .collect())
+    }
+
+    /// The MTU of every link of the namespace, by name (one link dump): the underlay NICs'
+    /// MTU sizes the host veths (reference §2.5).
+    pub async fn link_mtus(&mut self) -> Result<BTreeMap<String, u32>, DataplaneError> {
+        Ok(self
+            .observe_links()
+            .await?
+            .into_iter()
+            .filter_map(|(name, l)| l.link.mtu.map(|m| (name, m)))
             .collect())
     }
 
@@ -627,7 +638,8 @@ impl NetlinkDataplane {
     }
 
     /// Reads everything the planner needs: all links, all addresses, routes with our protocol.
-    async fn observe(&mut self) -> Result<ObservedState, DataplaneError> {
+    /// Every link of the namespace (one link dump; also refreshes the name → ifindex map).
+    async fn observe_links(&mut self) -> Result<BTreeMap<String, ObservedLink>, DataplaneError> {
         let links = self
             .read(
                 RouteNetlinkMessage::GetLink(LinkMessage::default()),
@@ -658,15 +670,26 @@ impl NetlinkDataplane {
                 .unwrap_or_else(|| format!("#ifindex{i}"))
         };
         self.indexes = names.iter().map(|(i, n)| (n.clone(), *i)).collect();
-
-        let mut state = ObservedState::default();
+        let mut out = BTreeMap::new();
         for l in &links {
             let Some(name) = names.get(&l.header.index) else {
                 continue;
             };
-            let obs = self.parse_link(l, name, &name_of);
-            state.links.insert(name.clone(), obs);
+            out.insert(name.clone(), self.parse_link(l, name, &name_of));
         }
+        Ok(out)
+    }
+
+    async fn observe(&mut self) -> Result<ObservedState, DataplaneError> {
+        let mut state = ObservedState {
+            links: self.observe_links().await?,
+            ..ObservedState::default()
+        };
+        let names: BTreeMap<u32, String> = state
+            .links
+            .iter()
+            .map(|(name, l)| (l.index, name.clone()))
+            .collect();
 
         let addrs = self
             .read(

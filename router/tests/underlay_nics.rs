@@ -300,3 +300,54 @@ fn nics_are_validated() {
     let many: Vec<String> = (0..17).map(|i| format!("eth{i}")).collect();
     assert!(err(&format!("[{}]", many.join(", "))).contains("at most 16"));
 }
+
+/// Without `--underlay-mtu`, the smallest MTU of the moved NICs sizes the host veths (that −
+/// 50 for the VXLAN overhead), as OpenPERouter derives it from the underlay interface.
+#[test]
+fn the_smallest_nic_mtu_sizes_the_host_veths() {
+    let host = Netns::new("mh");
+    let tor = Netns::new("mt");
+    let router = Netns::new("mr");
+    veth(
+        &host,
+        "eth1",
+        &["192.168.50.3/24"],
+        &tor,
+        "tor0",
+        &["192.168.50.2/24"],
+    );
+    veth(
+        &host,
+        "eth2",
+        &["192.168.51.3/24"],
+        &tor,
+        "tor1",
+        &["192.168.51.2/24"],
+    );
+    for (ns, dev, mtu) in [
+        (&host, "eth1", "9000"),
+        (&tor, "tor0", "9000"),
+        (&host, "eth2", "1600"),
+        (&tor, "tor1", "1600"),
+    ] {
+        sh(&["ip", "-n", &ns.name, "link", "set", dev, "mtu", mtu]);
+    }
+    let host_path = format!("/run/netns/{}", host.name);
+    let config = format!(
+        "{BASE}nics: [eth1, eth2]\ntunnelEndpoint: {{ cidrs: [100.65.0.0/24] }}\nl2vnis:\n  - {{ vni: 120 }}\n"
+    );
+    let _r = Perouterd::start_with_args(&router, &config, &["--host-netns", &host_path]);
+    let pe = wait_for(20, "pe-e-120 in the router namespace", || {
+        link(&router, "pe-e-120")
+    });
+    assert_eq!(pe["mtu"], 1550, "1600 (eth2, the smaller) − 50: {pe}");
+    let he = wait_for(10, "host-e-120 in the host namespace", || {
+        link(&host, "host-e-120")
+    });
+    assert_eq!(he["mtu"], 1550, "{he}");
+    assert_eq!(
+        link(&router, "eth1").unwrap()["mtu"],
+        9000,
+        "the NICs keep their MTU"
+    );
+}

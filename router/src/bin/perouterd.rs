@@ -50,6 +50,7 @@ struct Args {
     #[arg(long)]
     host_netns: Option<String>,
     /// The underlay MTU: host veths get this − 50 (OpenPERouter's rule) when above 1280.
+    /// Default: the smallest MTU of the configured `nics`; without them veths are left alone.
     #[arg(long, requires = "host_netns")]
     underlay_mtu: Option<u32>,
 }

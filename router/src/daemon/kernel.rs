@@ -49,7 +49,8 @@ pub struct KernelOptions {
     /// The host namespace (a name under `/run/netns` or a path such as `/proc/1/ns/net`):
     /// where the host legs of the veths go.
     pub host_netns: String,
-    /// The underlay MTU (veth MTUs are this − 50 when above 1280); `None` leaves them alone.
+    /// The underlay MTU (veth MTUs are this − 50 when above 1280); `None`: the smallest MTU of
+    /// the configured `nics`, or, without them, the veths are left alone.
     pub underlay_mtu: Option<u32>,
 }
 
@@ -234,7 +235,21 @@ async fn apply(
         host: Some(host.clone()),
         router: None,
     };
-    let layout = node_layout(config, &in_use, &ns, opts.underlay_mtu)?;
+    // The VXLAN overhead is taken from the underlay: `--underlay-mtu`, else the smallest MTU
+    // of the underlay NICs (moved in before this), as OpenPERouter does; else left alone.
+    let underlay_mtu = match opts.underlay_mtu {
+        Some(m) => Some(m),
+        None if !config.nics.is_empty() => {
+            let mtus = router.link_mtus().await?;
+            config
+                .nics
+                .iter()
+                .filter_map(|n| mtus.get(n).copied())
+                .min()
+        }
+        None => None,
+    };
+    let layout = node_layout(config, &in_use, &ns, underlay_mtu)?;
     let mut desired = layout.fragment.router.clone();
     let objects = import_objects(&layout, imports);
     desired.routes.extend(objects.routes);
