@@ -951,7 +951,7 @@ impl Actor {
                     prefix: i.prefix,
                     vtep: i.vtep,
                 };
-                (i.vrf, key, a.clone())
+                (i.vrf, key, vrf::imported_attributes(a))
             }));
             // Type-2: the MAC table follows the changed destinations (best path or gone).
             for dest in changed.iter().filter(|d| d.family() == Family::L2vpnEvpn) {
@@ -987,7 +987,7 @@ impl Actor {
         ignored = ignored.saturating_add(vpn_ignored);
         imports.vpn = self.vpn.clone();
         imports.l3vpn = vpn_best;
-        self.sync_vrf_imports(&vrf_paths);
+        self.sync_vrf_imports(vrf_paths);
         if self.kernel.is_some() {
             for family in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
                 for (dest, e) in self.rib.table(family) {

@@ -115,6 +115,8 @@ impl ImportKey {
 
 /// A path to import into a VRF instance: the VRF, the path's key and the attributes of the
 /// default-RIB path it comes from.
+/// An import for a VRF instance: the VRF, the key, and the attributes already reduced to
+/// what the VRF keeps ([`imported_attributes`]).
 pub(super) type VrfImport = (String, ImportKey, PathAttributes);
 
 /// The attributes a type-5 or VPN route keeps when it is imported into a VRF: what a host needs to
@@ -254,17 +256,14 @@ impl Actor {
     /// Puts the type-5 and VPN routes the default RIB selected into the VRF instances:
     /// `paths` are the imports with the attributes of their default-RIB path. Only
     /// differences touch the VRF RIBs.
-    pub(super) fn sync_vrf_imports(&mut self, paths: &[VrfImport]) {
-        let mut wanted: BTreeMap<&str, BTreeMap<ImportKey, PathAttributes>> = BTreeMap::new();
+    pub(super) fn sync_vrf_imports(&mut self, paths: Vec<VrfImport>) {
+        let mut wanted: BTreeMap<String, BTreeMap<ImportKey, PathAttributes>> = BTreeMap::new();
         for (vrf, key, attrs) in paths {
-            wanted
-                .entry(vrf.as_str())
-                .or_default()
-                .insert(*key, imported_attributes(attrs));
+            wanted.entry(vrf).or_default().insert(key, attrs);
         }
         let empty = BTreeMap::new();
         for (name, inst) in &mut self.vrfs {
-            let want = wanted.get(name.as_str()).unwrap_or(&empty);
+            let want = wanted.get(name).unwrap_or(&empty);
             let gone: Vec<ImportKey> = inst
                 .imports
                 .keys()
@@ -367,7 +366,11 @@ impl Actor {
                                     next_hop: imp.next_hop,
                                     rd: imp.rd,
                                 };
-                                paths.push((imp.vrf.clone(), key, p.attrs.attrs.clone()));
+                                paths.push((
+                                    imp.vrf.clone(),
+                                    key,
+                                    imported_attributes(&p.attrs.attrs),
+                                ));
                                 if n == 0 {
                                     best.push(imp);
                                 }
